@@ -30,7 +30,7 @@ public static class ConfigLoader
         var bytes = ReadBytes(fullPath);
         var text = DecodeUtf8(fullPath, bytes);
         var root = ParseYaml(fullPath, text);
-        var document = new ConfigDocument(fullPath, text, root, overridesSource);
+        var document = new ConfigDocument(fullPath, root, overridesSource);
 
         overrides ??= Array.Empty<string>();
         ConfigOverrides.Apply(document, overrides, overridesSource ?? document.DefaultLocation);
@@ -83,7 +83,8 @@ public static class ConfigLoader
         catch (YamlException ex)
         {
             var location = new SourceLocation(path, (int)ex.Start.Line, (int)ex.Start.Column);
-            if (ex.InnerException is ArgumentException)
+            // YamlDotNet 18 reports a repeated key only through its message text.
+            if (ex.Message.Contains("Duplicate key", StringComparison.Ordinal))
             {
                 throw new KnqException(ConfigCodes.DuplicateKey, location,
                     "this key appears twice in the same mapping; remove one of them.", ex);

@@ -34,7 +34,7 @@ internal static class ConfigOverrides
             }
 
             var value = ParseValue(entry, valueText, location);
-            document.MarkOverride(value, valueText);
+            document.MarkOverride(value);
             Set(document, segments, value, location);
         }
     }
@@ -75,8 +75,8 @@ internal static class ConfigOverrides
             {
                 var created = new YamlMappingNode();
                 var newKey = new YamlScalarNode(segments[i]);
-                document.MarkOverride(newKey, segments[i]);
-                document.MarkOverride(created, "");
+                document.MarkOverride(newKey);
+                document.MarkOverride(created);
                 mapping.Children.Add(newKey, created);
                 mapping = created;
                 continue;
@@ -90,7 +90,7 @@ internal static class ConfigOverrides
             else if (ConfigSection.IsNull(child))
             {
                 var created = new YamlMappingNode();
-                document.MarkOverride(created, "");
+                document.MarkOverride(created);
                 mapping.Children[keyNode] = created;
                 mapping = created;
             }
@@ -111,7 +111,7 @@ internal static class ConfigOverrides
         }
 
         var key = new YamlScalarNode(last);
-        document.MarkOverride(key, last);
+        document.MarkOverride(key);
         mapping.Children.Add(key, value);
     }
 

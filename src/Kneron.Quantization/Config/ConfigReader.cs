@@ -222,7 +222,7 @@ internal static class ConfigReader
         return inputs;
     }
 
-    /// <summary>Reads <c>quan_config</c> as node name to the raw YAML text of its settings; their meaning is the engine's.</summary>
+    /// <summary>Reads <c>quan_config</c> as node name to the YAML text of its settings (flow style); their meaning is the engine's.</summary>
     private static Located<IReadOnlyDictionary<string, string>?> ReadQuanConfig(ConfigSection top)
     {
         if (!top.TryGet("quan_config", out _, out var node))
@@ -244,7 +244,7 @@ internal static class ConfigReader
                 throw top.Document.Error(ConfigCodes.WrongType, nameNode, "each key under quan_config must be a node name.");
             }
 
-            entries[name] = top.Document.RawText(valueNode);
+            entries[name] = ConfigDocument.FlowText(valueNode);
         }
 
         return ConfigValues.Set<IReadOnlyDictionary<string, string>?>(top, node, entries);
