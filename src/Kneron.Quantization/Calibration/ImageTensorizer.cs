@@ -21,14 +21,15 @@ internal sealed record ImageFeed(
     float[] Std);
 
 /// <summary>
-/// Turns an image file into a model input tensor: decode (any format Skia
-/// reads, PNG and JPEG among them) to 8-bit RGBA, resize, order channels,
-/// normalize as (value − mean[c]) / std[c] on 0–255 values, and lay out as
-/// NCHW or NHWC with batch 1.
+/// Turns an image file into a model input tensor. It decodes any format Skia
+/// reads (PNG and JPEG among them) to 8-bit RGBA, resizes and orders the
+/// channels. Then it normalizes 0–255 values as (value − mean[c]) / std[c]
+/// and lays them out as NCHW or NHWC with batch 1.
 /// </summary>
 internal static class ImageTensorizer
 {
-    // Linear filtering between mipmap levels keeps strong downscales (a 4000-pixel photo to 128) free of aliasing.
+    // Mipmap sampling is requested so that a strong downscale averages source pixels instead of skipping them.
+    // NOTE: no test checks that Skia's ScalePixels builds the mipmaps; aliasing on large downscales is unmeasured.
     private static readonly SKSamplingOptions Sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 
     public static float[] Load(string path, ImageFeed feed)
@@ -40,8 +41,8 @@ internal static class ImageTensorizer
     }
 
     /// <summary>
-    /// Decodes to premultiplied RGBA 8888, which Skia's scaling needs; for
-    /// opaque images premultiplied and unpremultiplied pixels are equal, and a
+    /// Decodes to premultiplied RGBA 8888, which Skia's scaling needs. For
+    /// opaque images premultiplied and unpremultiplied pixels are equal. A
     /// grayscale image decodes to R = G = B with alpha 255.
     /// </summary>
     private static SKBitmap Decode(string path)
@@ -79,7 +80,7 @@ internal static class ImageTensorizer
     /// <summary>
     /// Scales the image to the feed's size. Letterbox keeps the aspect ratio
     /// and centres the image on opaque black (0 in every color channel, alpha
-    /// 255); center_crop scales the short side to fit and crops the centre.
+    /// 255). Center crop scales the short side to fit and crops the centre.
     /// </summary>
     private static SKBitmap Resize(SKBitmap source, ImageFeed feed)
     {

@@ -11,7 +11,7 @@ internal sealed record InputFeed(ModelInput Input, IReadOnlyList<string> Files, 
 
 /// <summary>
 /// The calibration (or evaluation) samples of one model. Files are decoded
-/// one sample at a time as <see cref="Enumerate"/> runs, so memory holds one
+/// one sample at a time as <see cref="Enumerate"/> runs, so memory contains one
 /// sample whatever the set's size.
 /// </summary>
 public sealed class SampleSet

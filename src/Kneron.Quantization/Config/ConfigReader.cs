@@ -155,9 +155,9 @@ internal static class ConfigReader
 
         var p16 = percentage16b.Value.ToString(CultureInfo.InvariantCulture);
         var p8 = percentage.Value.ToString(CultureInfo.InvariantCulture);
-        var which = percentage16b.IsSet ? "" : " (the default)";
+        var defaultNote = percentage16b.IsSet ? "" : " (the default)";
         throw new KnqException(ConfigCodes.Percentage16bBelowPercentage, percentage16b.Location,
-            $"percentage_16b{which} is {p16}, below percentage {p8}; the int16 range must clip no more than the int8 one, so set percentage_16b to at least {p8}.");
+            $"percentage_16b{defaultNote} is {p16}, below percentage {p8}; the int16 range must clip no more than the int8 one, so set percentage_16b to at least {p8}.");
     }
 
     private static SampleSourceConfig ReadCalibration(ConfigSection top)

@@ -74,7 +74,7 @@ internal sealed class ConfigSection
         _ => "value",
     };
 
-    private string Describe(string what) => Path.Length == 0 ? $"top-level {what}" : $"{what} of '{Path}'";
+    private string Describe(string noun) => Path.Length == 0 ? $"top-level {noun}" : $"{noun} of '{Path}'";
 
     private string UnknownKeyMessage(string key, IReadOnlyList<string> validKeys)
     {

@@ -173,8 +173,8 @@ internal static class ConfigValues
     }
 
     /// <summary>
-    /// Reads a number or a list of numbers with an allowed count of entries;
-    /// a single number is returned as a one-entry list, which users broadcast.
+    /// Reads a number or a list of numbers with an allowed count of entries.
+    /// A single number is returned as a one-entry list, which users broadcast.
     /// </summary>
     public static Located<IReadOnlyList<float>> ReadNumberList(
         ConfigSection section, string key, IReadOnlyList<float> defaultValue, int[] allowedCounts, NumberRange range)
@@ -223,9 +223,9 @@ internal static class ConfigValues
 
         if (count is { } expected ? sequence.Children.Count != expected : sequence.Children.Count == 0)
         {
-            var wanted = count is { } n ? $"exactly {n}" : "at least 1";
+            var expectedCount = count is { } n ? $"exactly {n}" : "at least 1";
             throw section.Document.Error(ConfigCodes.WrongLength, node,
-                $"{section.KeyPath(key)} must have {wanted} entries, got {sequence.Children.Count}.");
+                $"{section.KeyPath(key)} must have {expectedCount} entries, got {sequence.Children.Count}.");
         }
 
         var values = sequence.Children.Select(item => (long)ParseInt(section, key, item, 1)).ToList();
