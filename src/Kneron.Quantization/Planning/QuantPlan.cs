@@ -43,6 +43,13 @@ public sealed record ConstantPoint(string Initializer, string Node, string OpTyp
 /// <summary>A node of the source graph as the report lists it: NPU, fused into the NPU node before it, or CPU.</summary>
 public sealed record LayerInfo(string Node, string OpType, string Category, string? OutputTensor, string? WeightInitializer);
 
+/// <summary>
+/// A Conv or ConvTranspose, the layers the mixed modes choose widths for.
+/// <see cref="OutputTensor"/> is its fused group's quantized output;
+/// channel counts are whole tensor channels, so a depthwise Conv counts all of them.
+/// </summary>
+public sealed record ConvLayer(string Node, string OpType, string Weight, string InputTensor, string OutputTensor, long InChannels, long OutChannels, long MacsPerElement);
+
 /// <summary>The result of planning: every tensor to quantize and at what bit width.</summary>
 public sealed class QuantPlan
 {
@@ -51,6 +58,8 @@ public sealed class QuantPlan
     public required IReadOnlyList<ConstantPoint> Constants { get; init; }
 
     public required IReadOnlyList<LayerInfo> Layers { get; init; }
+
+    public required IReadOnlyList<ConvLayer> ConvLayers { get; init; }
 
     /// <summary>Names of CPU nodes, for the JSON and the report.</summary>
     public required IReadOnlyList<string> CpuNodes { get; init; }

@@ -40,6 +40,16 @@ public sealed class QuantPlanner
     public QuantPlan Plan(BitwidthSettings bits)
     {
         var groups = FindFusedGroups();
+        var headOfOutput = new Dictionary<string, string>();
+        foreach (var node in _graph.Graph.Node.Where(n => OperatorCatalog.WeightedOps.Contains(n.OpType)))
+        {
+            var output = groups.TryGetValue(node, out var group) ? group.Output : node.Output.FirstOrDefault();
+            if (output is { Length: > 0 })
+            {
+                headOfOutput[output] = OnnxGraph.DisplayName(node);
+            }
+        }
+
         var internalTensors = groups.Values.SelectMany(g => g.Internal).ToHashSet();
         var fusedNodes = groups.Values.SelectMany(g => g.Nodes.Skip(1)).ToHashSet();
 
@@ -75,7 +85,9 @@ public sealed class QuantPlanner
                 }
 
                 var role = isCpu ? ActivationRole.CpuNode : ActivationRole.Datapath;
-                var width = isCpu ? bits.CpuNode : bits.Datapath;
+                var width = isCpu ? bits.CpuNode
+                    : headOfOutput.TryGetValue(output, out var head) && bits.NodeDatapath.TryGetValue(head, out var nodeWidth) ? nodeWidth
+                    : bits.Datapath;
                 activations[output] = new ActivationPoint(output, name, node.OpType, role, width, IsNonNegative(node));
                 quantized ??= output;
             }
@@ -121,6 +133,7 @@ public sealed class QuantPlanner
             Activations = activations.Values.ToList(),
             Constants = PlanConstants(bits),
             Layers = layers,
+            ConvLayers = FindConvLayers(headOfOutput, activations),
             CpuNodes = cpuNodes,
             EvaluatedTensors = FindEvaluatedTensors(),
         };
@@ -158,7 +171,8 @@ public sealed class QuantPlanner
             if (OperatorCatalog.WeightedOps.Contains(node.OpType) && node.Input.Count > 1 && IsQuantizableConstant(node.Input[1]))
             {
                 var weight = _graph.Initializers[node.Input[1]];
-                constants[node.Input[1]] = new ConstantPoint(node.Input[1], name, node.OpType, ConstantRole.Weight, bits.Weight, WeightAxis(node, weight));
+                var width = bits.NodeWeight.TryGetValue(name, out var nodeWidth) ? nodeWidth : bits.Weight;
+                constants[node.Input[1]] = new ConstantPoint(node.Input[1], name, node.OpType, ConstantRole.Weight, width, WeightAxis(node, weight));
             }
         }
 
@@ -174,6 +188,35 @@ public sealed class QuantPlanner
         }
 
         return constants.Values.ToList();
+    }
+
+    /// <summary>
+    /// Lists each Conv and ConvTranspose with constant weights and a
+    /// quantized output. MACs per element: for a Conv, multiply-accumulates
+    /// per output element (C/group · kH · kW, the weight's size past axis 0);
+    /// for a ConvTranspose, per input element (M/group · kH · kW).
+    /// </summary>
+    private List<ConvLayer> FindConvLayers(IReadOnlyDictionary<string, string> headOfOutput, IReadOnlyDictionary<string, ActivationPoint> activations)
+    {
+        var layers = new List<ConvLayer>();
+        foreach (var (output, head) in headOfOutput)
+        {
+            var node = _graph.Graph.Node.First(n => OnnxGraph.DisplayName(n) == head);
+            if (node.OpType is not ("Conv" or "ConvTranspose") || !activations.ContainsKey(output) || node.Input.Count < 2
+                || !_graph.Initializers.TryGetValue(node.Input[1], out var weight) || weight.Dims.Count < 2)
+            {
+                continue;
+            }
+
+            long group = OnnxGraph.IntAttribute(node, "group", 1);
+            long macsPerElement = weight.Dims.Skip(1).Aggregate(1L, (a, b) => a * b);
+            var (inChannels, outChannels) = node.OpType == "Conv"
+                ? (weight.Dims[1] * group, weight.Dims[0])
+                : (weight.Dims[0], weight.Dims[1] * group);
+            layers.Add(new ConvLayer(head, node.OpType, node.Input[1], node.Input[0], output, inChannels, outChannels, macsPerElement));
+        }
+
+        return layers;
     }
 
     /// <summary>

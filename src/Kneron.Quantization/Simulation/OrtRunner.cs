@@ -78,7 +78,8 @@ public sealed class OrtRunner : IDisposable
     /// Runs one sample and returns the requested tensors. The values stay in
     /// ONNX Runtime's buffers until the result is disposed, so nothing is copied.
     /// </summary>
-    public OrtOutputs Run(Sample sample, IReadOnlyList<string> outputNames)
+    /// <param name="parameters">Further graph inputs, such as the simulation's scales, owned by the caller.</param>
+    public OrtOutputs Run(Sample sample, IReadOnlyList<string> outputNames, IReadOnlyList<KeyValuePair<string, OrtValue>>? parameters = null)
     {
         // A model input cannot be fetched as a session output; its values are the sample's own.
         var sessionOutputs = outputNames.Where(name => !sample.Inputs.ContainsKey(name)).ToList();
@@ -93,7 +94,15 @@ public sealed class OrtRunner : IDisposable
 
             try
             {
-                var results = _session.Run(_runOptions, _inputs.Select(i => i.Name).ToList(), values, sessionOutputs);
+                var inputNames = _inputs.Select(i => i.Name).ToList();
+                var inputValues = new List<OrtValue>(values);
+                foreach (var (name, value) in parameters ?? Array.Empty<KeyValuePair<string, OrtValue>>())
+                {
+                    inputNames.Add(name);
+                    inputValues.Add(value);
+                }
+
+                var results = _session.Run(_runOptions, inputNames, inputValues, sessionOutputs);
                 return new OrtOutputs(sample, sessionOutputs, results);
             }
             catch (OnnxRuntimeException ex)
@@ -137,6 +146,10 @@ public sealed class OrtOutputs : IDisposable
             _values[names[i++]] = value;
         }
     }
+
+    /// <summary>The tensor's shape; for a model input, null (its shape is the input's).</summary>
+    public long[]? Shape(string name) =>
+        _values.TryGetValue(name, out var value) ? value.GetTensorTypeAndShape().Shape : null;
 
     public ReadOnlySpan<float> this[string name] =>
         _sample.Inputs.TryGetValue(name, out var input) ? input : _values[name].GetTensorDataAsSpan<float>();

@@ -178,43 +178,21 @@ public static class QdqModelBuilder
     private static NodeProto? QuantizeConstant(OnnxGraph graph, ConstantPoint constant, NameScope names, List<TensorQuantization> table)
     {
         var tensor = graph.Initializers[constant.Initializer];
-        var values = TensorData.ReadFloats(tensor);
         var dims = tensor.Dims.ToArray();
-        int axis = constant.Axis ?? -1;
-        int channels = axis >= 0 ? (int)dims[axis] : 1;
-        long inner = 1;
-        for (int d = axis + 1; axis >= 0 && d < dims.Length; d++)
-        {
-            inner *= dims[d];
-        }
-
-        var grid = new QuantGrid(constant.Bits, false);
-        var maxAbs = new double[channels];
-        for (int i = 0; i < values.Length; i++)
-        {
-            int c = axis >= 0 ? (int)(i / inner % channels) : 0;
-            maxAbs[c] = Math.Max(maxAbs[c], Math.Abs(values[i]));
-        }
-
-        if (maxAbs.All(m => m == 0))
+        var result = ConstantQuantizer.Quantize(tensor, constant.Bits, constant.Axis);
+        if (result.MaxAbs == 0)
         {
             return null;
         }
 
-        // A channel of zeros gets scale 1: any scale holds zero exactly, and DequantizeLinear needs a non-zero one.
-        var scales = maxAbs.Select(m => m > 0 ? m / grid.Max : 1.0).ToArray();
-        var floatScales = scales.Select(s => (float)s).ToArray();
-        var quantized = new int[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            int c = axis >= 0 ? (int)(i / inner % channels) : 0;
-            quantized[i] = grid.Quantize(values[i], floatScales[c]);
-        }
-
+        var grid = new QuantGrid(constant.Bits, false);
+        int channels = result.Scales.Length;
+        var floatScales = result.Scales;
+        var quantized = result.Quantized;
         var quantizedName = names.Next(constant.Initializer + "_quantized");
         var scaleName = names.Next(constant.Initializer + "_scale");
         var zeroPointName = names.Next(constant.Initializer + "_zero_point");
-        long[] parameterDims = axis >= 0 ? new long[] { channels } : Array.Empty<long>();
+        long[] parameterDims = constant.Axis is not null ? new long[] { channels } : Array.Empty<long>();
 
         graph.Graph.Initializer.Remove(tensor);
         var listedInput = graph.Graph.Input.FirstOrDefault(i => i.Name == constant.Initializer);
@@ -228,7 +206,7 @@ public static class QdqModelBuilder
         graph.Graph.Initializer.Add(TensorData.CreateInteger(zeroPointName, grid.DataType, parameterDims, new int[channels]));
 
         var (radix, kneronScale) = TensorQuantization.ToKneron(floatScales.Select(s => (double)s).ToArray());
-        double maxOfAll = maxAbs.Max();
+        double maxOfAll = result.MaxAbs;
         table.Add(new TensorQuantization(constant.Initializer, constant.Role == ConstantRole.Weight ? "weight" : "constant",
             constant.Role == ConstantRole.Weight ? "weight" : "const_in", constant.Bits, false,
             floatScales.Select(s => (double)s).ToArray(), new int[channels], constant.Axis, -maxOfAll, maxOfAll, radix, kneronScale));
@@ -361,30 +339,4 @@ public static class QdqModelBuilder
         ActivationRole.CpuNode => "cpu_node",
         _ => "datapath",
     };
-
-    /// <summary>Hands out tensor and node names that no existing tensor, initializer or node uses.</summary>
-    private sealed class NameScope
-    {
-        private readonly HashSet<string> _used;
-
-        public NameScope(OnnxGraph graph)
-        {
-            _used = graph.Graph.Node.SelectMany(n => n.Input.Concat(n.Output).Append(n.Name))
-                .Concat(graph.Graph.Initializer.Select(t => t.Name))
-                .Concat(graph.Graph.Input.Select(i => i.Name))
-                .Concat(graph.Graph.Output.Select(o => o.Name))
-                .ToHashSet();
-        }
-
-        public string Next(string name)
-        {
-            var candidate = name;
-            for (int i = 1; !_used.Add(candidate); i++)
-            {
-                candidate = $"{name}_{i}";
-            }
-
-            return candidate;
-        }
-    }
 }
