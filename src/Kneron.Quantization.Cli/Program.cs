@@ -1,1 +1,3 @@
-return 0;
+using Kneron.Quantization.Cli;
+
+return KneronQuantCommand.Run(args, Console.Out, Console.Error);

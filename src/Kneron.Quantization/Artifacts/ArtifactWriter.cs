@@ -1,0 +1,123 @@
+using System.Text;
+using Google.Protobuf;
+using Kneron.Quantization.Analysis;
+using Kneron.Quantization.Diagnostics;
+
+namespace Kneron.Quantization.Artifacts;
+
+/// <summary>The paths of one model's artifacts in an output folder.</summary>
+public sealed record ArtifactPaths(string Directory, string Name)
+{
+    public string QuantizedModel => Path.Combine(Directory, Name + ".quant.onnx");
+
+    public string Table => Path.Combine(Directory, Name + ".quant.json");
+
+    public string Report => Path.Combine(Directory, Name + ".report.html");
+
+    public string FailedReport => Path.Combine(Directory, Name + ".failed.html");
+
+    public string Deps => Path.Combine(Directory, Name + ".deps");
+
+    public IEnumerable<string> Results => new[] { QuantizedModel, Table, Report };
+}
+
+/// <summary>
+/// Writes a model's artifacts. Each file is written under a temporary name in
+/// the same folder and then moved over the final name, so a reader never sees
+/// a half-written file, and two runs writing the same folder leave one run's
+/// complete files.
+/// </summary>
+public static class ArtifactWriter
+{
+    /// <summary>Writes the QDQ model, the table and the report, and removes a failure report left by an earlier run.</summary>
+    public static void WriteResults(ArtifactPaths paths, AnalysisResult result, string toolVersion)
+    {
+        Guard(paths, () =>
+        {
+            System.IO.Directory.CreateDirectory(paths.Directory);
+            WriteAtomically(paths.QuantizedModel, stream => result.QuantizedModel.Graph.Model.WriteTo(stream));
+            WriteAtomically(paths.Table, stream => QuantTableWriter.Write(stream, result, toolVersion));
+            WriteAtomically(paths.Report, stream => WriteText(stream, ReportWriter.Render(result, toolVersion, failed: false)));
+            File.Delete(paths.FailedReport);
+        });
+    }
+
+    /// <summary>
+    /// Writes the failure report for a run below the SNR threshold and removes
+    /// the results of any earlier run, so no later build takes them as current.
+    /// </summary>
+    public static void WriteFailure(ArtifactPaths paths, AnalysisResult result, string toolVersion)
+    {
+        Guard(paths, () =>
+        {
+            RemoveResults(paths);
+            System.IO.Directory.CreateDirectory(paths.Directory);
+            WriteAtomically(paths.FailedReport, stream => WriteText(stream, ReportWriter.Render(result, toolVersion, failed: true)));
+        });
+    }
+
+    /// <summary>Removes earlier results of this model; used when a run fails before it has anything to write.</summary>
+    public static void RemoveResults(ArtifactPaths paths)
+    {
+        if (!System.IO.Directory.Exists(paths.Directory))
+        {
+            return;
+        }
+
+        foreach (var path in paths.Results)
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// Writes the dependency list the build reads to decide whether to run
+    /// again: one absolute path per line.
+    /// </summary>
+    public static void WriteDeps(ArtifactPaths paths, IEnumerable<string> dependencies)
+    {
+        Guard(paths, () =>
+        {
+            System.IO.Directory.CreateDirectory(paths.Directory);
+            var text = string.Join("\n", dependencies.Distinct(StringComparer.Ordinal)) + "\n";
+            WriteAtomically(paths.Deps, stream => WriteText(stream, text));
+        });
+    }
+
+    private static void WriteAtomically(string path, Action<Stream> write)
+    {
+        var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                write(stream);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static void WriteText(Stream stream, string text)
+    {
+        var bytes = new UTF8Encoding(false).GetBytes(text);
+        stream.Write(bytes);
+    }
+
+    private static void Guard(ArtifactPaths paths, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new KnqException(FileSystemCodes.OutputNotWritable, new SourceLocation(paths.Directory),
+                $"Could not write the artifacts to '{paths.Directory}': {ex.Message} Check that the folder is writable and the disk has space.", ex);
+        }
+    }
+}

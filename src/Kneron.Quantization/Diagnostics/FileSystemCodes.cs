@@ -1,0 +1,8 @@
+namespace Kneron.Quantization.Diagnostics;
+
+/// <summary>Diagnostic codes of file-system faults and the results cache (KNQ0800–KNQ0899).</summary>
+public static class FileSystemCodes
+{
+    /// <summary>An artifact could not be written to the output folder (permissions, disk full).</summary>
+    public const string OutputNotWritable = "KNQ0801";
+}

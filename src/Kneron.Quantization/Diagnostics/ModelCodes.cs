@@ -1,0 +1,29 @@
+namespace Kneron.Quantization.Diagnostics;
+
+/// <summary>Diagnostic codes for problems with the ONNX model (KNQ0200–KNQ0299).</summary>
+public static class ModelCodes
+{
+    /// <summary>The model file does not exist.</summary>
+    public const string ModelNotFound = "KNQ0201";
+
+    /// <summary>The file is not a readable ONNX model (not protobuf, truncated, or no graph).</summary>
+    public const string InvalidModel = "KNQ0202";
+
+    /// <summary>The graph has no nodes.</summary>
+    public const string EmptyGraph = "KNQ0203";
+
+    /// <summary>A model input has a dynamic dimension and the config gives no shape for it.</summary>
+    public const string DynamicShapeWithoutConfig = "KNQ0204";
+
+    /// <summary>The shape in <c>inputs.&lt;name&gt;.shape</c> does not fit the model input.</summary>
+    public const string InputShapeMismatch = "KNQ0205";
+
+    /// <summary><c>inputs.&lt;name&gt;</c> names no input of the model.</summary>
+    public const string UnknownInput = "KNQ0206";
+
+    /// <summary>ONNX Runtime could not load or run the model.</summary>
+    public const string RuntimeRejectedModel = "KNQ0207";
+
+    /// <summary>The model keeps tensors in external data files, which this version does not read.</summary>
+    public const string ExternalDataNotSupported = "KNQ0208";
+}

@@ -1,0 +1,20 @@
+namespace Kneron.Quantization.Diagnostics;
+
+/// <summary>Diagnostic codes of the simulation and SNR (KNQ0400–KNQ0499).</summary>
+public static class SimulationCodes
+{
+    /// <summary>An evaluated output is all zeros in the float model, so its SNR is undefined.</summary>
+    public const string ZeroSignal = "KNQ0401";
+
+    /// <summary>The float model produced NaN or infinite values on a calibration or evaluation sample.</summary>
+    public const string NonFiniteFloatOutput = "KNQ0402";
+
+    /// <summary>An output's SNR is below <c>snr_threshold</c>.</summary>
+    public const string SnrBelowThreshold = "KNQ0403";
+
+    /// <summary>A model output is a decision (behind a comparison); its SNR is measured on the compared tensor.</summary>
+    public const string DecisionOutputEvaluatedUpstream = "KNQ0404";
+
+    /// <summary><c>evaluation.outputs</c> names a tensor that the model does not have or that is not float.</summary>
+    public const string UnknownEvaluationTensor = "KNQ0405";
+}

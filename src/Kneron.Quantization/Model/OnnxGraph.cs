@@ -1,0 +1,150 @@
+using Google.Protobuf;
+using Kneron.Quantization.Diagnostics;
+using Onnx;
+
+namespace Kneron.Quantization.Model;
+
+/// <summary>
+/// An ONNX model held in memory with look-ups the planner needs: which node
+/// produces a tensor, which nodes consume it, and the constant initializers.
+/// Call <see cref="Reindex"/> after editing the graph.
+/// </summary>
+public sealed class OnnxGraph
+{
+    private readonly Dictionary<string, NodeProto> _producers = new();
+    private readonly Dictionary<string, List<NodeProto>> _consumers = new();
+    private readonly Dictionary<string, TensorProto> _initializers = new();
+
+    public OnnxGraph(ModelProto model, string path)
+    {
+        Model = model;
+        Path = path;
+        Reindex();
+    }
+
+    public ModelProto Model { get; }
+
+    public GraphProto Graph => Model.Graph;
+
+    /// <summary>Full path of the source file, for diagnostics.</summary>
+    public string Path { get; }
+
+    public IReadOnlyDictionary<string, TensorProto> Initializers => _initializers;
+
+    /// <summary>Names of the graph inputs that are real inputs, not initializers listed as inputs (IR &lt; 4 models).</summary>
+    public IEnumerable<ValueInfoProto> RealInputs => Graph.Input.Where(i => !_initializers.ContainsKey(i.Name));
+
+    /// <summary>
+    /// Reads an ONNX file. Throws a coded <see cref="KnqException"/> when the
+    /// file is missing or not a readable model; the file itself is never written.
+    /// </summary>
+    public static OnnxGraph Load(string path)
+    {
+        var fullPath = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            throw new KnqException(ModelCodes.ModelNotFound, new SourceLocation(fullPath),
+                $"Model file '{fullPath}' was not found. Check the path given to the analysis.");
+        }
+
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(fullPath));
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new KnqException(ModelCodes.InvalidModel, new SourceLocation(fullPath),
+                $"'{System.IO.Path.GetFileName(fullPath)}' is not a valid ONNX model ({ex.Message}). The file may be truncated; export or download it again.", ex);
+        }
+
+        if (model.Graph is null || model.IrVersion == 0)
+        {
+            throw new KnqException(ModelCodes.InvalidModel, new SourceLocation(fullPath),
+                $"'{System.IO.Path.GetFileName(fullPath)}' is not a valid ONNX model: it has no graph or no IR version. Export it again as ONNX.");
+        }
+
+        if (model.Graph.Node.Count == 0)
+        {
+            throw new KnqException(ModelCodes.EmptyGraph, new SourceLocation(fullPath),
+                $"The graph of '{System.IO.Path.GetFileName(fullPath)}' has no nodes, so there is nothing to quantize.");
+        }
+
+        var externalTensor = model.Graph.Initializer.FirstOrDefault(t => t.DataLocation == TensorProto.Types.DataLocation.External);
+        if (externalTensor is not null)
+        {
+            // TODO: read external data and write it back beside the quantized model.
+            throw new KnqException(ModelCodes.ExternalDataNotSupported, new SourceLocation(fullPath),
+                $"Initializer '{externalTensor.Name}' is stored in an external data file, which this version does not read. Save the model with all tensors inside the .onnx file.");
+        }
+
+        return new OnnxGraph(model, fullPath);
+    }
+
+    public void Reindex()
+    {
+        _producers.Clear();
+        _consumers.Clear();
+        _initializers.Clear();
+
+        foreach (var tensor in Graph.Initializer)
+        {
+            _initializers[tensor.Name] = tensor;
+        }
+
+        foreach (var node in Graph.Node)
+        {
+            foreach (var output in node.Output)
+            {
+                if (output.Length > 0)
+                {
+                    _producers[output] = node;
+                }
+            }
+
+            foreach (var input in node.Input)
+            {
+                if (input.Length == 0)
+                {
+                    continue;
+                }
+
+                if (!_consumers.TryGetValue(input, out var list))
+                {
+                    _consumers[input] = list = new List<NodeProto>();
+                }
+
+                if (!list.Contains(node))
+                {
+                    list.Add(node);
+                }
+            }
+        }
+    }
+
+    public NodeProto? Producer(string tensor) => _producers.GetValueOrDefault(tensor);
+
+    public IReadOnlyList<NodeProto> Consumers(string tensor) =>
+        _consumers.TryGetValue(tensor, out var list) ? list : Array.Empty<NodeProto>();
+
+    public bool IsGraphOutput(string tensor) => Graph.Output.Any(o => o.Name == tensor);
+
+    public bool IsInitializer(string tensor) => _initializers.ContainsKey(tensor);
+
+    /// <summary>Returns the node's display name: its name, or its op type and first output when it has none.</summary>
+    public static string DisplayName(NodeProto node) =>
+        node.Name.Length > 0 ? node.Name : $"{node.OpType}({node.Output.FirstOrDefault()})";
+
+    public static AttributeProto? Attribute(NodeProto node, string name) =>
+        node.Attribute.FirstOrDefault(a => a.Name == name);
+
+    public static long IntAttribute(NodeProto node, string name, long fallback) =>
+        Attribute(node, name) is { } attribute ? attribute.I : fallback;
+
+    public static float FloatAttribute(NodeProto node, string name, float fallback) =>
+        Attribute(node, name) is { } attribute ? attribute.F : fallback;
+
+    public byte[] ToBytes() => Model.ToByteArray();
+
+    public OnnxGraph Clone() => new(Model.Clone(), Path);
+}

@@ -1,0 +1,269 @@
+using Kneron.Quantization.Config;
+using Kneron.Quantization.Model;
+using Kneron.Quantization.Planning;
+using Onnx;
+
+namespace Kneron.Quantization.Simulation;
+
+/// <summary>The QDQ model and, per quantized activation, the names of its float and quantized values.</summary>
+public sealed class QdqModel
+{
+    public required OnnxGraph Graph { get; init; }
+
+    public required IReadOnlyList<TensorQuantization> Table { get; init; }
+
+    /// <summary>
+    /// Quantized activation name to (the tensor holding its value before
+    /// quantization, the tensor holding it after QuantizeLinear→DequantizeLinear).
+    /// </summary>
+    public required IReadOnlyDictionary<string, (string Float, string Quantized)> ActivationTensors { get; init; }
+}
+
+/// <summary>
+/// Rewrites a float graph into a QDQ graph: each planned activation gets a
+/// QuantizeLinear→DequantizeLinear pair after it, and each planned constant is
+/// stored as integers behind a DequantizeLinear. The <c>com.microsoft</c>
+/// QuantizeLinear/DequantizeLinear are used because they take int4, int8 and
+/// int16 with a per-channel axis at any opset, so the source opset is kept.
+/// Tensor names the rest of the graph uses do not change.
+/// </summary>
+public static class QdqModelBuilder
+{
+    private const string MicrosoftDomain = "com.microsoft";
+
+    /// <param name="source">The normalized float graph; it is not modified.</param>
+    /// <param name="plan">What to quantize.</param>
+    /// <param name="thresholds">Clipping threshold (max |x| kept) per activation tensor, from calibration.</param>
+    public static QdqModel Build(OnnxGraph source, QuantPlan plan, IReadOnlyDictionary<string, double> thresholds)
+    {
+        var graph = source.Clone();
+        var table = new List<TensorQuantization>();
+        var activationTensors = new Dictionary<string, (string, string)>();
+        var names = new NameScope(graph);
+
+        var headNodes = new List<NodeProto>();
+        var nodesAfter = new Dictionary<NodeProto, List<NodeProto>>();
+
+        foreach (var constant in plan.Constants)
+        {
+            var dq = QuantizeConstant(graph, constant, names, table);
+            if (dq is not null)
+            {
+                headNodes.Add(dq);
+            }
+        }
+
+        foreach (var point in plan.Activations)
+        {
+            var threshold = thresholds.GetValueOrDefault(point.Tensor);
+            if (threshold <= 0 || !double.IsFinite(threshold))
+            {
+                // Every calibration value was zero: zero is exact on any grid, so nothing to simulate.
+                continue;
+            }
+
+            var grid = new QuantGrid(point.Bits, point.Unsigned);
+            double scale = threshold / grid.Max;
+            var scaleName = names.Next(point.Tensor + "_scale");
+            var zeroPointName = names.Next(point.Tensor + "_zero_point");
+            graph.Graph.Initializer.Add(TensorData.CreateFloat(scaleName, Array.Empty<long>(), new[] { (float)scale }));
+            graph.Graph.Initializer.Add(TensorData.CreateInteger(zeroPointName, grid.DataType, Array.Empty<long>(), new[] { 0 }));
+
+            var quantizedName = names.Next(point.Tensor + "_quantized");
+            string floatName, dequantizedName;
+            var producer = graph.Producer(point.Tensor);
+            if (producer is null)
+            {
+                // A model input keeps its name; its consumers read the dequantized copy.
+                floatName = point.Tensor;
+                dequantizedName = names.Next(point.Tensor + "_dequantized");
+                foreach (var consumer in graph.Consumers(point.Tensor))
+                {
+                    for (int i = 0; i < consumer.Input.Count; i++)
+                    {
+                        if (consumer.Input[i] == point.Tensor)
+                        {
+                            consumer.Input[i] = dequantizedName;
+                        }
+                    }
+                }
+            }
+            else
+            {
+                // The producer writes a renamed float tensor; DequantizeLinear takes over the
+                // original name, so consumers and graph outputs see the quantized value.
+                floatName = names.Next(point.Tensor + "_float");
+                for (int i = 0; i < producer.Output.Count; i++)
+                {
+                    if (producer.Output[i] == point.Tensor)
+                    {
+                        producer.Output[i] = floatName;
+                    }
+                }
+
+                dequantizedName = point.Tensor;
+            }
+
+            var pair = new List<NodeProto>
+            {
+                QdqNode("QuantizeLinear", names.Next(point.Tensor + "_QuantizeLinear"), floatName, scaleName, zeroPointName, quantizedName, axis: null),
+                QdqNode("DequantizeLinear", names.Next(point.Tensor + "_DequantizeLinear"), quantizedName, scaleName, zeroPointName, dequantizedName, axis: null),
+            };
+
+            if (producer is null)
+            {
+                headNodes.AddRange(pair);
+            }
+            else
+            {
+                if (!nodesAfter.TryGetValue(producer, out var list))
+                {
+                    nodesAfter[producer] = list = new List<NodeProto>();
+                }
+
+                list.AddRange(pair);
+            }
+
+            activationTensors[point.Tensor] = (floatName, dequantizedName);
+            var (radix, kneronScale) = TensorQuantization.ToKneron(new[] { scale });
+            table.Add(new TensorQuantization(point.Tensor, "activation", RoleName(point.Role), point.Bits, point.Unsigned,
+                new[] { scale }, new[] { 0 }, null, point.Unsigned ? 0 : -threshold, threshold, radix, kneronScale));
+        }
+
+        // Rebuild the node list in topological order: constants and input pairs first, each pair after its producer.
+        var ordered = new List<NodeProto>(headNodes);
+        foreach (var node in graph.Graph.Node)
+        {
+            ordered.Add(node);
+            if (nodesAfter.TryGetValue(node, out var after))
+            {
+                ordered.AddRange(after);
+            }
+        }
+
+        graph.Graph.Node.Clear();
+        graph.Graph.Node.AddRange(ordered);
+        if (graph.Model.OpsetImport.All(o => o.Domain != MicrosoftDomain))
+        {
+            graph.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
+        }
+
+        graph.Reindex();
+        return new QdqModel { Graph = graph, Table = table, ActivationTensors = activationTensors };
+    }
+
+    /// <summary>
+    /// Replaces a float initializer by its integer values and a
+    /// DequantizeLinear that outputs the original name. Weights use one
+    /// symmetric scale per output channel (max |w| of the channel / qmax).
+    /// </summary>
+    private static NodeProto? QuantizeConstant(OnnxGraph graph, ConstantPoint constant, NameScope names, List<TensorQuantization> table)
+    {
+        var tensor = graph.Initializers[constant.Initializer];
+        var values = TensorData.ReadFloats(tensor);
+        var dims = tensor.Dims.ToArray();
+        int axis = constant.Axis ?? -1;
+        int channels = axis >= 0 ? (int)dims[axis] : 1;
+        long inner = 1;
+        for (int d = axis + 1; axis >= 0 && d < dims.Length; d++)
+        {
+            inner *= dims[d];
+        }
+
+        var grid = new QuantGrid(constant.Bits, false);
+        var maxAbs = new double[channels];
+        for (int i = 0; i < values.Length; i++)
+        {
+            int c = axis >= 0 ? (int)(i / inner % channels) : 0;
+            maxAbs[c] = Math.Max(maxAbs[c], Math.Abs(values[i]));
+        }
+
+        if (maxAbs.All(m => m == 0))
+        {
+            return null;
+        }
+
+        // A channel of zeros gets scale 1: any scale holds zero exactly, and DequantizeLinear needs a non-zero one.
+        var scales = maxAbs.Select(m => m > 0 ? m / grid.Max : 1.0).ToArray();
+        var floatScales = scales.Select(s => (float)s).ToArray();
+        var quantized = new int[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            int c = axis >= 0 ? (int)(i / inner % channels) : 0;
+            quantized[i] = grid.Quantize(values[i], floatScales[c]);
+        }
+
+        var quantizedName = names.Next(constant.Initializer + "_quantized");
+        var scaleName = names.Next(constant.Initializer + "_scale");
+        var zeroPointName = names.Next(constant.Initializer + "_zero_point");
+        long[] parameterDims = axis >= 0 ? new long[] { channels } : Array.Empty<long>();
+
+        graph.Graph.Initializer.Remove(tensor);
+        var listedInput = graph.Graph.Input.FirstOrDefault(i => i.Name == constant.Initializer);
+        if (listedInput is not null)
+        {
+            graph.Graph.Input.Remove(listedInput);
+        }
+
+        graph.Graph.Initializer.Add(TensorData.CreateInteger(quantizedName, grid.DataType, dims, quantized));
+        graph.Graph.Initializer.Add(TensorData.CreateFloat(scaleName, parameterDims, floatScales));
+        graph.Graph.Initializer.Add(TensorData.CreateInteger(zeroPointName, grid.DataType, parameterDims, new int[channels]));
+
+        var (radix, kneronScale) = TensorQuantization.ToKneron(floatScales.Select(s => (double)s).ToArray());
+        double maxOfAll = maxAbs.Max();
+        table.Add(new TensorQuantization(constant.Initializer, constant.Role == ConstantRole.Weight ? "weight" : "constant",
+            constant.Role == ConstantRole.Weight ? "weight" : "const_in", constant.Bits, false,
+            floatScales.Select(s => (double)s).ToArray(), new int[channels], constant.Axis, -maxOfAll, maxOfAll, radix, kneronScale));
+
+        return QdqNode("DequantizeLinear", names.Next(constant.Initializer + "_DequantizeLinear"), quantizedName, scaleName, zeroPointName, constant.Initializer, constant.Axis);
+    }
+
+    private static NodeProto QdqNode(string opType, string name, string input, string scale, string zeroPoint, string output, int? axis)
+    {
+        var node = new NodeProto { OpType = opType, Domain = MicrosoftDomain, Name = name };
+        node.Input.Add(input);
+        node.Input.Add(scale);
+        node.Input.Add(zeroPoint);
+        node.Output.Add(output);
+        if (axis is not null)
+        {
+            node.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = axis.Value });
+        }
+
+        return node;
+    }
+
+    public static string RoleName(ActivationRole role) => role switch
+    {
+        ActivationRole.ModelInput => "model_in",
+        ActivationRole.ModelOutput => "model_out",
+        ActivationRole.CpuNode => "cpu_node",
+        _ => "datapath",
+    };
+
+    /// <summary>Hands out tensor and node names that no existing tensor, initializer or node uses.</summary>
+    private sealed class NameScope
+    {
+        private readonly HashSet<string> _used;
+
+        public NameScope(OnnxGraph graph)
+        {
+            _used = graph.Graph.Node.SelectMany(n => n.Input.Concat(n.Output).Append(n.Name))
+                .Concat(graph.Graph.Initializer.Select(t => t.Name))
+                .Concat(graph.Graph.Input.Select(i => i.Name))
+                .Concat(graph.Graph.Output.Select(o => o.Name))
+                .ToHashSet();
+        }
+
+        public string Next(string name)
+        {
+            var candidate = name;
+            for (int i = 1; !_used.Add(candidate); i++)
+            {
+                candidate = $"{name}_{i}";
+            }
+
+            return candidate;
+        }
+    }
+}
