@@ -9,10 +9,11 @@ namespace Kneron.Build.Tasks;
 /// </summary>
 /// <remarks>
 /// The analysis loads ONNX Runtime (a native library) and may use gigabytes of
-/// memory, so it never runs inside the MSBuild node. Exit codes of the tool:
-/// 0 passed, 1 SNR below threshold, 2 invalid input or config; any other code
-/// is a crash and becomes error KNQ0701. Cancelling the build (Ctrl+C) kills
-/// the child process through <see cref="ToolTask.Cancel"/>.
+/// memory, so it never runs inside the MSBuild node. The tool exits with 0
+/// when the model passed, 1 when an SNR is below the threshold and 2 on
+/// invalid input or config. Any other exit code is a crash and becomes error
+/// KNQ0701. Cancelling the build (Ctrl+C) kills the child process through
+/// <see cref="ToolTask.Cancel"/>.
 /// </remarks>
 public sealed class KneronAnalyze : ToolTask
 {
@@ -73,9 +74,9 @@ public sealed class KneronAnalyze : ToolTask
     /// <inheritdoc />
     protected override string ToolName => RunsThroughDotnet ? DotnetExecutableName : Path.GetFileName(ToolAssembly);
 
-    // Diagnostics are parsed from both streams; other standard-output lines are
-    // progress and stay at low importance, while unparsed standard-error lines
-    // (a stack trace, say) are shown at normal verbosity.
+    // Diagnostics are parsed from both streams. Other standard-output lines are
+    // progress and stay at low importance. Other standard-error lines, such as
+    // a stack trace, are shown at normal verbosity.
     /// <inheritdoc />
     protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.Low;
 
@@ -106,14 +107,16 @@ public sealed class KneronAnalyze : ToolTask
             }
         }
 
-        base.Execute();
+        // ToolTask returns false without logging an error when the build was
+        // cancelled and it killed the tool, so its result counts too.
+        var toolSucceeded = base.Execute();
 
         if (_summaryLine != null && (ExitCode == 0 || ExitCode == 1))
         {
             Log.LogMessage(MessageImportance.Normal, _summaryLine);
         }
 
-        return !Log.HasLoggedErrors;
+        return toolSucceeded && !Log.HasLoggedErrors;
     }
 
     /// <inheritdoc />

@@ -9,9 +9,10 @@ namespace Kneron.Build.Tasks;
 /// </summary>
 internal sealed class ToolDiagnostic
 {
-    // The origin is everything before the last ": error " or ": warning ", so
-    // Windows drive letters and parentheses inside folder names stay part of
-    // the path. Only a trailing "(line)" or "(line,col)" is taken as position.
+    // The origin is everything before the first ": error CODE:" or
+    // ": warning CODE:", so Windows drive letters and parentheses inside
+    // folder names stay part of the path. Only a "(line)" or "(line,col)"
+    // right before that colon is taken as the position.
     private static readonly Regex CanonicalLine = new(
         @"^(?:(?<origin>.*?)(?:\((?<line>\d+)(?:,(?<column>\d+))?\))?:\s+)?" +
         @"(?<severity>error|warning)\s+(?<code>[A-Za-z]+\d+)\s*:\s?(?<message>.*)$",

@@ -1,13 +1,14 @@
 namespace Kneron.Build.Tests;
 
 /// <summary>
-/// Writes a script that stands in for kneron-quant: it prints the given lines
-/// and exits with the given code. It tests the task's own handling of the
-/// tool's output and exit codes, which the real tool cannot be made to crash for.
+/// Writes a script that replaces kneron-quant in unit tests: it prints the
+/// given lines, optionally waits, and exits with the given code. It tests the
+/// task's own handling of crashes and cancellation, which the real tool cannot
+/// be made to produce on demand.
 /// </summary>
 internal static class FakeTool
 {
-    public static string Write(string folder, int exitCode, IEnumerable<string> standardOutput, IEnumerable<string> standardError)
+    public static string Write(string folder, int exitCode, IEnumerable<string> standardOutput, IEnumerable<string> standardError, int waitSeconds = 0)
     {
         Directory.CreateDirectory(folder);
         if (OperatingSystem.IsWindows())
@@ -17,6 +18,11 @@ internal static class FakeTool
             lines.AddRange(standardOutput.Select(line => "echo " + line));
             lines.AddRange(standardError.Select(line => "echo " + line + " 1>&2"));
             lines.Add("echo %*");
+            if (waitSeconds > 0)
+            {
+                lines.Add($"timeout /t {waitSeconds} /nobreak >nul");
+            }
+
             lines.Add($"exit /b {exitCode}");
             File.WriteAllLines(script, lines);
             return script;
@@ -27,6 +33,11 @@ internal static class FakeTool
         body.AddRange(standardOutput.Select(line => $"printf '%s\\n' '{line}'"));
         body.AddRange(standardError.Select(line => $"printf '%s\\n' '{line}' >&2"));
         body.Add("echo \"$@\"");
+        if (waitSeconds > 0)
+        {
+            body.Add($"sleep {waitSeconds}");
+        }
+
         body.Add($"exit {exitCode}");
         File.WriteAllText(path, string.Join("\n", body) + "\n");
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

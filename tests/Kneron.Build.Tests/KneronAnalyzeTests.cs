@@ -62,7 +62,7 @@ public sealed class KneronAnalyzeTests : IDisposable
     }
 
     [Fact]
-    public void CrashIsCodedErrorWithExitCodeAndOutput()
+    public void CrashReportsExitCodeAndOutput()
     {
         var tool = FakeTool.Write(_folder, 134,
             standardOutput: Array.Empty<string>(),
@@ -91,6 +91,23 @@ public sealed class KneronAnalyzeTests : IDisposable
         Assert.Equal("KNQ0702", error.Code);
         Assert.Contains("exited with code 2", error.Message);
         Assert.Contains("something went wrong", error.Message);
+    }
+
+    [Fact]
+    public void CancelKillsToolAndFails()
+    {
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { "calibrating" }, standardError: Array.Empty<string>(), waitSeconds: 60);
+        var (task, engine) = CreateTask(tool);
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+
+        var execution = Task.Run(task.Execute);
+        Thread.Sleep(TimeSpan.FromSeconds(1));
+        task.Cancel();
+
+        Assert.True(execution.Wait(TimeSpan.FromSeconds(30)), "Execute did not return after Cancel.");
+        Assert.False(execution.Result);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"Cancel took {stopwatch.Elapsed}.");
+        Assert.Empty(engine.Errors);
     }
 
     [Fact]

@@ -75,8 +75,8 @@ public sealed class BuildEnvironment : IDisposable
         }
         catch (IOException)
         {
-            // NOTE: a build server that outlived its build may still hold a file;
-            // the folder is under the temp folder and is left for the system to clean.
+            // A build server that outlived its build may still hold a file open.
+            // The folder is then left under the temp folder for the system to clean.
         }
     }
 
