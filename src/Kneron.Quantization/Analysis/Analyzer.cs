@@ -53,10 +53,16 @@ public sealed class Analyzer
         var plan = new QuantPlanner(graph, floatTensors).Plan(bits);
         var evaluated = EvaluatedTensors(config, plan, floatTensors);
 
-        var thresholds = CalibrateRanges(floatRunner, calibration, plan, config);
-        var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
+        _log($"Loaded and planned the model in {stopwatch.Elapsed.TotalSeconds:0.00} s: {plan.Activations.Count} activations and {plan.Constants.Count} constants to quantize.");
 
+        var phase = Stopwatch.StartNew();
+        var thresholds = CalibrateRanges(floatRunner, calibration, plan, config);
+        _log($"Calibrated ranges in {phase.Elapsed.TotalSeconds:0.00} s.");
+
+        phase.Restart();
+        var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
         var (outputs, layerSnr) = MeasureSnr(graph, inputs, floatRunner, quantized, evaluation ?? calibration, evaluated, config);
+        _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
 
         return new AnalysisResult
@@ -116,16 +122,17 @@ public sealed class Analyzer
         var names = histograms.Keys.ToList();
         foreach (var sample in samples.Enumerate())
         {
-            floatRunner.Run(sample, names, (name, values) =>
+            using var outputs = floatRunner.Run(sample, names);
+            foreach (var name in names)
             {
                 var histogram = histograms[name];
                 long before = histogram.NonFiniteCount;
-                histogram.Add(values);
+                histogram.Add(outputs[name]);
                 if (histogram.NonFiniteCount > before)
                 {
                     throw NonFinite(name, sample);
                 }
-            });
+            }
         }
 
         bool minmax = config.DatapathRangeMethod.Value == RangeMethod.Minmax;
@@ -146,30 +153,22 @@ public sealed class Analyzer
             .ToList();
 
         using var simulation = OrtRunner.Create(quantized.Graph, inputs, simulatedNames, simulateQuantization: true);
-        _log("Simulating the quantized model.");
 
         var outputAccumulators = evaluated.Values.Distinct().ToDictionary(t => t, _ => new SnrAccumulator());
         var layerAccumulators = activations.Keys.ToDictionary(t => t, _ => (Accumulated: new SnrAccumulator(), Local: new SnrAccumulator()));
 
         foreach (var sample in samples.Enumerate())
         {
-            var reference = new Dictionary<string, float[]>();
-            floatRunner.Run(sample, floatNames, (name, values) =>
+            using var reference = floatRunner.Run(sample, floatNames);
+            foreach (var tensor in outputAccumulators.Keys)
             {
-                foreach (var v in values)
+                if (ContainsNonFinite(reference[tensor]))
                 {
-                    if (!float.IsFinite(v))
-                    {
-                        throw NonFinite(name, sample);
-                    }
+                    throw NonFinite(tensor, sample);
                 }
+            }
 
-                reference[name] = values.ToArray();
-            });
-
-            var simulated = new Dictionary<string, float[]>();
-            simulation.Run(sample, simulatedNames, (name, values) => simulated[name] = values.ToArray());
-
+            using var simulated = simulation.Run(sample, simulatedNames);
             foreach (var (tensor, accumulator) in outputAccumulators)
             {
                 accumulator.Add(reference[tensor], simulated[tensor]);
@@ -212,6 +211,19 @@ public sealed class Analyzer
         }
 
         return new LayerResult(layer.Node, layer.OpType, layer.Category, (int?)activation?.Bits, (int?)weight?.Bits, activation?.Tensor, snr, local);
+    }
+
+    private static bool ContainsNonFinite(ReadOnlySpan<float> values)
+    {
+        foreach (var v in values)
+        {
+            if (!float.IsFinite(v))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>NaN (no signal) becomes null; +∞ (no noise) stays.</summary>

@@ -72,7 +72,7 @@ public static class ReportWriter
     }
 
     public static string Db(double value) =>
-        double.IsPositiveInfinity(value) ? "+∞ dB" : value.ToString("0.00", CultureInfo.InvariantCulture) + " dB";
+        double.IsPositiveInfinity(value) ? "+∞ dB" : (Math.Round(value, 2) + 0.0).ToString("0.00", CultureInfo.InvariantCulture) + " dB";
 
     private static void Row(StringBuilder html, string name, string value) =>
         html.AppendLine($"<tr><th>{Encode(name)}</th><td>{Encode(value)}</td></tr>");

@@ -29,6 +29,9 @@ public enum BitWidth
     Int4 = 4,
     Int8 = 8,
     Int16 = 16,
+
+    /// <summary>Only for biases, stored as int32 on the grid of input scale × weight scale.</summary>
+    Int32 = 32,
 }
 
 /// <summary>

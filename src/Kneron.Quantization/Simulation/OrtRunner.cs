@@ -75,24 +75,13 @@ public sealed class OrtRunner : IDisposable
     }
 
     /// <summary>
-    /// Runs one sample and hands each requested output's values to
-    /// <paramref name="consume"/> while the native buffers are alive.
+    /// Runs one sample and returns the requested tensors. The values stay in
+    /// ONNX Runtime's buffers until the result is disposed, so nothing is copied.
     /// </summary>
-    public void Run(Sample sample, IReadOnlyList<string> outputNames, Action<string, ReadOnlySpan<float>> consume)
+    public OrtOutputs Run(Sample sample, IReadOnlyList<string> outputNames)
     {
         // A model input cannot be fetched as a session output; its values are the sample's own.
-        var sessionOutputs = new List<string>(outputNames.Count);
-        foreach (var name in outputNames)
-        {
-            if (sample.Inputs.TryGetValue(name, out var inputValues))
-            {
-                consume(name, inputValues);
-            }
-            else
-            {
-                sessionOutputs.Add(name);
-            }
-        }
+        var sessionOutputs = outputNames.Where(name => !sample.Inputs.ContainsKey(name)).ToList();
 
         var values = new List<OrtValue>();
         try
@@ -102,24 +91,15 @@ public sealed class OrtRunner : IDisposable
                 values.Add(OrtValue.CreateTensorValueFromMemory(sample.Inputs[input.Name], input.Shape.ToArray()));
             }
 
-            IDisposableReadOnlyCollection<OrtValue> results;
             try
             {
-                results = _session.Run(_runOptions, _inputs.Select(i => i.Name).ToList(), values, sessionOutputs);
+                var results = _session.Run(_runOptions, _inputs.Select(i => i.Name).ToList(), values, sessionOutputs);
+                return new OrtOutputs(sample, sessionOutputs, results);
             }
             catch (OnnxRuntimeException ex)
             {
                 throw new KnqException(ModelCodes.RuntimeRejectedModel, new SourceLocation(sample.Sources.FirstOrDefault() ?? ""),
                     $"ONNX Runtime failed to run the model on this sample: {FirstLine(ex.Message)}", ex);
-            }
-
-            using (results)
-            {
-                int i = 0;
-                foreach (var result in results)
-                {
-                    consume(sessionOutputs[i++], result.GetTensorDataAsSpan<float>());
-                }
             }
         }
         finally
@@ -138,4 +118,28 @@ public sealed class OrtRunner : IDisposable
     }
 
     private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+}
+
+/// <summary>The tensors one run returned, readable by name until disposed.</summary>
+public sealed class OrtOutputs : IDisposable
+{
+    private readonly Sample _sample;
+    private readonly Dictionary<string, OrtValue> _values = new();
+    private readonly IDisposableReadOnlyCollection<OrtValue> _results;
+
+    internal OrtOutputs(Sample sample, IReadOnlyList<string> names, IDisposableReadOnlyCollection<OrtValue> results)
+    {
+        _sample = sample;
+        _results = results;
+        int i = 0;
+        foreach (var value in results)
+        {
+            _values[names[i++]] = value;
+        }
+    }
+
+    public ReadOnlySpan<float> this[string name] =>
+        _sample.Inputs.TryGetValue(name, out var input) ? input : _values[name].GetTensorDataAsSpan<float>();
+
+    public void Dispose() => _results.Dispose();
 }

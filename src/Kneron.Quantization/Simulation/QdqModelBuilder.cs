@@ -143,6 +143,24 @@ public static class QdqModelBuilder
 
         graph.Graph.Node.Clear();
         graph.Graph.Node.AddRange(ordered);
+
+        // Biases last: their scale needs the input's and the weights' DequantizeLinear in the graph.
+        graph.Reindex();
+        var biasNodes = new List<NodeProto>();
+        foreach (var node in ordered.Where(n => n.OpType is "Conv" or "ConvTranspose" or "Gemm"))
+        {
+            var dq = QuantizeBias(graph, node, names, table);
+            if (dq is not null)
+            {
+                biasNodes.Add(dq);
+            }
+        }
+
+        for (int i = 0; i < biasNodes.Count; i++)
+        {
+            graph.Graph.Node.Insert(i, biasNodes[i]);
+        }
+
         if (graph.Model.OpsetImport.All(o => o.Domain != MicrosoftDomain))
         {
             graph.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
@@ -216,6 +234,109 @@ public static class QdqModelBuilder
             floatScales.Select(s => (double)s).ToArray(), new int[channels], constant.Axis, -maxOfAll, maxOfAll, radix, kneronScale));
 
         return QdqNode("DequantizeLinear", names.Next(constant.Initializer + "_DequantizeLinear"), quantizedName, scaleName, zeroPointName, constant.Initializer, constant.Axis);
+    }
+
+    /// <summary>
+    /// Stores a Conv, ConvTranspose or Gemm bias as int32 with scale
+    /// input scale × weight scale per output channel, the usual QDQ layout
+    /// and how integer accelerators add the bias. Done only when the input and
+    /// the weights are quantized per channel; the rounding error is below
+    /// half an accumulator step, far under the output's own quantization.
+    /// Without it, ONNX Runtime's graph optimizer adds its own bias
+    /// quantization, which is invalid below opset 13.
+    /// </summary>
+    private static NodeProto? QuantizeBias(OnnxGraph graph, NodeProto node, NameScope names, List<TensorQuantization> table)
+    {
+        if (node.Input.Count < 3 || node.Input[2].Length == 0 || !graph.Initializers.TryGetValue(node.Input[2], out var biasTensor) || !TensorData.IsFloat(biasTensor))
+        {
+            return null;
+        }
+
+        var inputScale = DequantizedScale(graph, node.Input[0]);
+        var weightDq = graph.Producer(node.Input[1]);
+        if (inputScale is null || weightDq is null || weightDq.OpType != "DequantizeLinear" || OnnxGraph.Attribute(weightDq, "axis") is null)
+        {
+            return null;
+        }
+
+        var weightScales = TensorData.ReadFloats(graph.Initializers[weightDq.Input[1]]);
+        var bias = TensorData.ReadFloats(biasTensor);
+        if (bias.Length != weightScales.Length)
+        {
+            return null;
+        }
+
+        var scales = new float[bias.Length];
+        var quantized = new int[bias.Length];
+        for (int c = 0; c < bias.Length; c++)
+        {
+            // With 16-bit inputs and weights, input scale × weight scale can be so fine that the
+            // bias overflows int32; the step then widens just enough to hold it (a relative
+            // error below 1e-9). ONNX Runtime's integer Conv kernels, which assume the exact
+            // product, take only 8-bit inputs, where a bias this large does not occur in practice.
+            scales[c] = Math.Max(inputScale.Value * weightScales[c], (float)(Math.Abs(bias[c]) / (int.MaxValue - 128.0)));
+            quantized[c] = (int)Math.Clamp(Math.Round(bias[c] / (double)scales[c], MidpointRounding.ToEven), int.MinValue, int.MaxValue);
+        }
+
+        var biasName = node.Input[2];
+        var quantizedName = names.Next(biasName + "_quantized");
+        var scaleName = names.Next(biasName + "_scale");
+        var zeroPointName = names.Next(biasName + "_zero_point");
+        graph.Graph.Initializer.Add(CreateInt32(quantizedName, new long[] { bias.Length }, quantized));
+        graph.Graph.Initializer.Add(TensorData.CreateFloat(scaleName, new long[] { bias.Length }, scales));
+        graph.Graph.Initializer.Add(CreateInt32(zeroPointName, new long[] { bias.Length }, new int[bias.Length]));
+
+        // The float bias may be shared with another node; a fresh name keeps the original for it.
+        var dequantizedName = names.Next(biasName + "_dequantized");
+        node.Input[2] = dequantizedName;
+        if (!graph.Graph.Node.Any(n => n != node && n.Input.Contains(biasName)))
+        {
+            graph.Graph.Initializer.Remove(biasTensor);
+        }
+
+        var doubles = scales.Select(s => (double)s).ToArray();
+        var (radix, kneronScale) = TensorQuantization.ToKneron(doubles);
+        double maxAbs = bias.Max(b => Math.Abs((double)b));
+        table.Add(new TensorQuantization(biasName, "bias", "bias", BitWidth.Int32, false, doubles, new int[bias.Length], 0, -maxAbs, maxAbs, radix, kneronScale));
+        return QdqNode("DequantizeLinear", names.Next(biasName + "_DequantizeLinear"), quantizedName, scaleName, zeroPointName, dequantizedName, 0);
+    }
+
+    /// <summary>The scale of the DequantizeLinear a tensor comes from, looking through data-movement nodes; null if it is not quantized.</summary>
+    private static float? DequantizedScale(OnnxGraph graph, string tensor)
+    {
+        var current = tensor;
+        for (int depth = 0; depth < 64; depth++)
+        {
+            var producer = graph.Producer(current);
+            if (producer is null)
+            {
+                return null;
+            }
+
+            if (producer.OpType == "DequantizeLinear")
+            {
+                return graph.Initializers.TryGetValue(producer.Input[1], out var scale) && TensorData.ElementCount(scale) == 1
+                    ? TensorData.ReadFloats(scale)[0]
+                    : null;
+            }
+
+            if (!Planning.OperatorCatalog.PassThroughOps.Contains(producer.OpType) || producer.Input.Count == 0)
+            {
+                return null;
+            }
+
+            current = producer.Input[0];
+        }
+
+        return null;
+    }
+
+    private static TensorProto CreateInt32(string name, long[] dims, int[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int32 };
+        tensor.Dims.AddRange(dims);
+        tensor.Int32Data.AddRange(values);
+        return tensor;
     }
 
     private static NodeProto QdqNode(string opType, string name, string input, string scale, string zeroPoint, string output, int? axis)
