@@ -34,9 +34,11 @@ public sealed class DotnetBuildTests
     [Fact]
     public void PackageReferenceProducesArtifacts()
     {
-        // Spaces, '@' and non-ASCII letters in the path must survive MSBuild and the command line.
+        // Spaces, '@', '%', ';' and non-ASCII letters in the paths must survive
+        // MSBuild, the command line and the .deps file. NuGet restore rejects a
+        // project folder with ';', so only the model's folder has one.
         var project = new TestProject(_environment, "Face App @ Zürich");
-        project.AddModel("models/face.onnx", FaceConfig, FaceImages);
+        project.AddModel("models/v2 50%;b/face.onnx", FaceConfig, FaceImages);
         project.WriteProjectFile();
 
         var result = project.Build();
@@ -44,7 +46,7 @@ public sealed class DotnetBuildTests
         Assert.True(result.ExitCode == 0, result.ToString());
         foreach (var artifact in new[] { "face.quant.onnx", "face.quant.json", "face.report.html" })
         {
-            Assert.True(File.Exists(Path.Combine(project.OutputFolder, "models", artifact)), $"{artifact} is not in the output folder.\n{result}");
+            Assert.True(File.Exists(Path.Combine(project.OutputFolder, "models", "v2 50%;b", artifact)), $"{artifact} is not in the output folder.\n{result}");
         }
 
         Assert.Contains(SummaryLines(result), line => line.Contains("face.quant.onnx"));

@@ -51,7 +51,7 @@ public sealed class TestProject
             File.Copy(Path.Combine(_environment.ImagesFolder, image), Path.Combine(modelFolder, "images", image));
         }
 
-        _items.Add(new XElement("KneronModel", new XAttribute("Include", modelPath)));
+        _items.Add(new XElement("KneronModel", new XAttribute("Include", EscapeForMSBuild(modelPath))));
     }
 
     public string ConfigPath(string modelPath) =>
@@ -124,6 +124,10 @@ public sealed class TestProject
         process.WaitForExit();
         return new BuildResult(process.ExitCode, output.ToString());
     }
+
+    // MSBuild reads '%' and ';' in an Include as escapes and separators.
+    private static string EscapeForMSBuild(string path) =>
+        path.Replace("%", "%25").Replace(";", "%3B");
 
     private static void Append(StringBuilder output, string? line)
     {
