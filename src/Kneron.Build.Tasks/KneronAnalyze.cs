@@ -1,0 +1,237 @@
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Kneron.Build.Tasks;
+
+/// <summary>
+/// Runs <c>kneron-quant analyze</c> on one model as a child process and passes
+/// its diagnostics on to MSBuild with file, line, column and code.
+/// </summary>
+/// <remarks>
+/// The analysis loads ONNX Runtime (a native library) and may use gigabytes of
+/// memory, so it never runs inside the MSBuild node. The tool exits with 0
+/// when the model passed, 1 when an SNR is below the threshold and 2 on
+/// invalid input or config. Any other exit code is a crash and becomes error
+/// KNQ0701. Cancelling the build (Ctrl+C) kills the child process through
+/// <see cref="ToolTask.Cancel"/>.
+/// </remarks>
+public sealed class KneronAnalyze : ToolTask
+{
+    private const int RetainedOutputLines = 20;
+
+    private readonly Queue<string> _lastOutputLines = new();
+    private string? _pendingStandardOutputLine;
+    private string? _summaryLine;
+    private string? _dotnetPath;
+
+    /// <summary>Path of the ONNX model to analyse.</summary>
+    [Required]
+    public string Model { get; set; } = "";
+
+    /// <summary>Path of the model's YAML quantization config.</summary>
+    [Required]
+    public string Config { get; set; } = "";
+
+    /// <summary>Folder the tool writes the artifacts and the <c>.deps</c> file into.</summary>
+    [Required]
+    public string OutputDirectory { get; set; } = "";
+
+    /// <summary>
+    /// Path of kneron-quant: a <c>.dll</c> is run with <c>dotnet exec</c>, anything
+    /// else is started directly.
+    /// </summary>
+    [Required]
+    public string ToolAssembly { get; set; } = "";
+
+    /// <summary>Overrides the config's <c>platform</c> key (for example <c>520</c>).</summary>
+    public string? Platform { get; set; }
+
+    /// <summary>Overrides the config's <c>snr_threshold</c> key, in dB.</summary>
+    public string? SnrThreshold { get; set; }
+
+    /// <summary>Overrides the config's <c>datapath_bitwidth_mode</c> key.</summary>
+    public string? DatapathBitwidthMode { get; set; }
+
+    /// <summary>Overrides the config's <c>weight_bitwidth_mode</c> key.</summary>
+    public string? WeightBitwidthMode { get; set; }
+
+    /// <summary>
+    /// File that errors about the overridden values point at (the project file
+    /// that sets the item metadata).
+    /// </summary>
+    public string? OverridesSource { get; set; }
+
+    /// <summary>
+    /// The dotnet executable; defaults to <c>DOTNET_HOST_PATH</c>, then the first
+    /// <c>dotnet</c> on <c>PATH</c>.
+    /// </summary>
+    public string? DotnetHostPath { get; set; }
+
+    /// <summary>The last line kneron-quant printed on standard output (its summary line).</summary>
+    [Output]
+    public string SummaryLine => _summaryLine ?? "";
+
+    /// <inheritdoc />
+    protected override string ToolName => RunsThroughDotnet ? DotnetExecutableName : Path.GetFileName(ToolAssembly);
+
+    // Diagnostics are parsed from both streams. Other standard-output lines are
+    // progress and stay at low importance. Other standard-error lines, such as
+    // a stack trace, are shown at normal verbosity.
+    /// <inheritdoc />
+    protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.Low;
+
+    /// <inheritdoc />
+    protected override MessageImportance StandardErrorLoggingImportance => MessageImportance.Normal;
+
+    private bool RunsThroughDotnet => ToolAssembly.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+
+    private static string DotnetExecutableName =>
+        Path.DirectorySeparatorChar == '\\' ? "dotnet.exe" : "dotnet";
+
+    /// <inheritdoc />
+    public override bool Execute()
+    {
+        if (!File.Exists(ToolAssembly))
+        {
+            Log.LogError(null, TaskErrors.ToolNotFound, null, null, 0, 0, 0, 0, TaskErrors.ToolNotFoundMessage(ToolAssembly));
+            return false;
+        }
+
+        if (RunsThroughDotnet)
+        {
+            _dotnetPath = DotnetHost.Find(DotnetHostPath);
+            if (_dotnetPath == null)
+            {
+                Log.LogError(null, TaskErrors.DotnetNotFound, null, null, 0, 0, 0, 0, TaskErrors.DotnetNotFoundMessage);
+                return false;
+            }
+        }
+
+        // ToolTask returns false without logging an error when the build was
+        // cancelled and it killed the tool, so its result counts too.
+        var toolSucceeded = base.Execute();
+
+        if (_summaryLine != null && (ExitCode == 0 || ExitCode == 1))
+        {
+            Log.LogMessage(MessageImportance.Normal, _summaryLine);
+        }
+
+        return toolSucceeded && !Log.HasLoggedErrors;
+    }
+
+    /// <inheritdoc />
+    protected override string GenerateFullPathToTool() =>
+        _dotnetPath ?? Path.GetFullPath(ToolAssembly);
+
+    /// <inheritdoc />
+    protected override string GenerateCommandLineCommands()
+    {
+        var builder = new CommandLineBuilder(quoteHyphensOnCommandLine: false, useNewLineSeparator: false);
+        if (RunsThroughDotnet)
+        {
+            // The SDK running the build may be newer than the tool's net10.0
+            // with no 10.0 runtime installed; run on the newest runtime then.
+            builder.AppendSwitch("exec --roll-forward Major");
+            builder.AppendFileNameIfNotNull(Path.GetFullPath(ToolAssembly));
+        }
+
+        builder.AppendSwitch("analyze");
+        builder.AppendFileNameIfNotNull(Model);
+        builder.AppendSwitchIfNotNull("--config ", Config);
+        builder.AppendSwitchIfNotNull("--output ", TrimTrailingSeparator(OutputDirectory));
+        AppendOverride(builder, "platform", Platform);
+        AppendOverride(builder, "snr_threshold", SnrThreshold);
+        AppendOverride(builder, "datapath_bitwidth_mode", DatapathBitwidthMode);
+        AppendOverride(builder, "weight_bitwidth_mode", WeightBitwidthMode);
+        builder.AppendSwitchIfNotNull("--overrides-source ", OverridesSource);
+        return builder.ToString();
+    }
+
+    // The command line is useful when a build misbehaves, but one line per
+    // model at minimal verbosity is noise, so it is logged like Exec does.
+    /// <inheritdoc />
+    protected override void LogToolCommand(string message) =>
+        Log.LogCommandLine(MessageImportance.Normal, message);
+
+    /// <inheritdoc />
+    protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
+    {
+        Remember(singleLine);
+
+        var diagnostic = ToolDiagnostic.TryParse(singleLine);
+        if (diagnostic != null)
+        {
+            LogDiagnostic(diagnostic);
+            return;
+        }
+
+        if (messageImportance != StandardOutputImportanceToUse)
+        {
+            Log.LogMessage(messageImportance, singleLine);
+            return;
+        }
+
+        // Hold the latest standard-output line back: the last one is the
+        // summary and is logged at normal importance once the tool has exited.
+        if (_pendingStandardOutputLine != null)
+        {
+            Log.LogMessage(messageImportance, _pendingStandardOutputLine);
+        }
+
+        if (singleLine.Trim().Length > 0)
+        {
+            _pendingStandardOutputLine = singleLine;
+            _summaryLine = singleLine;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool HandleTaskExecutionErrors()
+    {
+        var lastLines = string.Join(Environment.NewLine, _lastOutputLines);
+        if (ExitCode != 1 && ExitCode != 2)
+        {
+            Log.LogError(null, TaskErrors.ToolCrashed, null, Model, 0, 0, 0, 0, TaskErrors.ToolCrashedMessage(ExitCode, lastLines));
+        }
+        else if (!Log.HasLoggedErrors)
+        {
+            Log.LogError(null, TaskErrors.ToolFailedSilently, null, Model, 0, 0, 0, 0, TaskErrors.ToolFailedSilentlyMessage(ExitCode, lastLines));
+        }
+
+        return false;
+    }
+
+    // A quoted argument ending in a backslash ("C:\out\") would escape the
+    // closing quote on Windows, so the folder is passed without it.
+    private static string TrimTrailingSeparator(string path) =>
+        path.Length > 1 ? path.TrimEnd('/', '\\') : path;
+
+    private static void AppendOverride(CommandLineBuilder builder, string key, string? value)
+    {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            builder.AppendSwitchIfNotNull("--set ", key + "=" + value!.Trim());
+        }
+    }
+
+    private void LogDiagnostic(ToolDiagnostic diagnostic)
+    {
+        if (diagnostic.IsError)
+        {
+            Log.LogError(null, diagnostic.Code, null, diagnostic.File, diagnostic.Line, diagnostic.Column, 0, 0, diagnostic.Message);
+        }
+        else
+        {
+            Log.LogWarning(null, diagnostic.Code, null, diagnostic.File, diagnostic.Line, diagnostic.Column, 0, 0, diagnostic.Message);
+        }
+    }
+
+    private void Remember(string line)
+    {
+        _lastOutputLines.Enqueue(line);
+        while (_lastOutputLines.Count > RetainedOutputLines)
+        {
+            _lastOutputLines.Dequeue();
+        }
+    }
+}

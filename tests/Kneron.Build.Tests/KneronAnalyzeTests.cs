@@ -1,0 +1,139 @@
+using Kneron.Build.Tasks;
+using Microsoft.Build.Framework;
+
+namespace Kneron.Build.Tests;
+
+public sealed class KneronAnalyzeTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "kneron-task-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void PassesDiagnosticsOnWithPositionAndCode()
+    {
+        var tool = FakeTool.Write(_folder, 1,
+            standardOutput: new[] { "calibrating 2 samples" },
+            standardError: new[]
+            {
+                "/p/face.quant.yaml(2,16): error KNQ0403: SNR of output out is 13.03 dB, below snr_threshold 200.00 dB.",
+                "/p/images/a.png: warning KNQ0301: image is grayscale.",
+            });
+        var (task, engine) = CreateTask(tool);
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0403", error.Code);
+        Assert.Equal("/p/face.quant.yaml", error.File);
+        Assert.Equal(2, error.LineNumber);
+        Assert.Equal(16, error.ColumnNumber);
+        Assert.Equal("SNR of output out is 13.03 dB, below snr_threshold 200.00 dB.", error.Message);
+
+        var warning = Assert.Single(engine.Warnings);
+        Assert.Equal("KNQ0301", warning.Code);
+        Assert.Equal("/p/images/a.png", warning.File);
+        Assert.Equal(0, warning.LineNumber);
+    }
+
+    [Fact]
+    public void RelaysLastOutputLineAtNormalImportance()
+    {
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { "progress 50%" }, standardError: Array.Empty<string>());
+        var (task, engine) = CreateTask(tool);
+        task.SnrThreshold = "25";
+        task.DatapathBitwidthMode = "mix light";
+
+        Assert.True(task.Execute());
+
+        // The fake tool's last line echoes its arguments, so the summary shows the command line it got.
+        Assert.Empty(engine.Errors);
+        Assert.Contains("--set snr_threshold=25", task.SummaryLine);
+        Assert.Contains("--set datapath_bitwidth_mode=mix light", task.SummaryLine);
+        Assert.Contains("--overrides-source /p/app.csproj", task.SummaryLine);
+        Assert.Contains(engine.Messages, m => m.Message == task.SummaryLine && m.Importance == MessageImportance.Normal);
+        Assert.Contains(engine.Messages, m => m.Message == "progress 50%" && m.Importance == MessageImportance.Low);
+    }
+
+    [Fact]
+    public void CrashReportsExitCodeAndOutput()
+    {
+        var tool = FakeTool.Write(_folder, 134,
+            standardOutput: Array.Empty<string>(),
+            standardError: new[] { "Unhandled exception. System.InvalidOperationException: boom", "   at Kneron.Quantization.Analyzer.Analyze()" });
+        var (task, engine) = CreateTask(tool);
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0701", error.Code);
+        Assert.Equal("/p/models/face.onnx", error.File);
+        Assert.Contains("exit code 134", error.Message);
+        Assert.Contains("System.InvalidOperationException: boom", error.Message);
+        Assert.Contains("at Kneron.Quantization.Analyzer.Analyze()", error.Message);
+    }
+
+    [Fact]
+    public void FailureWithoutDiagnosticIsCodedError()
+    {
+        var tool = FakeTool.Write(_folder, 2, standardOutput: Array.Empty<string>(), standardError: new[] { "something went wrong" });
+        var (task, engine) = CreateTask(tool);
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0702", error.Code);
+        Assert.Contains("exited with code 2", error.Message);
+        Assert.Contains("something went wrong", error.Message);
+    }
+
+    [Fact]
+    public void CancelKillsToolAndFails()
+    {
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { "calibrating" }, standardError: Array.Empty<string>(), waitSeconds: 60);
+        var (task, engine) = CreateTask(tool);
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+
+        var execution = Task.Run(task.Execute);
+        Thread.Sleep(TimeSpan.FromSeconds(1));
+        task.Cancel();
+
+        Assert.True(execution.Wait(TimeSpan.FromSeconds(30)), "Execute did not return after Cancel.");
+        Assert.False(execution.Result);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"Cancel took {stopwatch.Elapsed}.");
+        Assert.Empty(engine.Errors);
+    }
+
+    [Fact]
+    public void MissingToolIsCodedError()
+    {
+        var (task, engine) = CreateTask(Path.Combine(_folder, "missing", "kneron-quant.dll"));
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0704", error.Code);
+        Assert.Contains("KneronToolPath", error.Message);
+    }
+
+    private static (KneronAnalyze Task, FakeBuildEngine Engine) CreateTask(string tool)
+    {
+        var engine = new FakeBuildEngine();
+        var task = new KneronAnalyze
+        {
+            BuildEngine = engine,
+            Model = "/p/models/face.onnx",
+            Config = "/p/models/face.quant.yaml",
+            OutputDirectory = "/p/obj/kneron/models/face/",
+            ToolAssembly = tool,
+            OverridesSource = "/p/app.csproj",
+        };
+        return (task, engine);
+    }
+}
