@@ -40,6 +40,14 @@ public sealed class AnalyzeCommand
             var result = analyzer.Analyze(request.ModelPath, config);
 
             ArtifactWriter.WriteDeps(paths, Dependencies(result));
+            if (result.Sensitivity.Count > 0 && (config.Debug.Value || MixBwDebugFromEnvironment()))
+            {
+                foreach (var csv in ArtifactWriter.WriteSensitivity(paths, result))
+                {
+                    _output.WriteLine($"Wrote mixbw sensitivity to {csv}.");
+                }
+            }
+
             if (result.Passed)
             {
                 ArtifactWriter.WriteResults(paths, result, KneronQuantCommand.ToolVersion);
@@ -104,6 +112,11 @@ public sealed class AnalyzeCommand
         return asWarning ? ExitCodes.Passed : ExitCodes.BelowThreshold;
     }
 
+    /// <summary>Kneron's switch for mixbw debugging output: <c>MIXBW_DEBUG=True</c> (any case, or 1).</summary>
+    private static bool MixBwDebugFromEnvironment() =>
+        Environment.GetEnvironmentVariable("MIXBW_DEBUG") is { } value
+        && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
+
     /// <summary>Every file the result depends on, for the build's incremental check.</summary>
     private static IEnumerable<string> Dependencies(AnalysisResult result)
     {
@@ -124,7 +137,8 @@ public sealed class AnalyzeCommand
     }
 
     private static string ModeName(AnalysisResult result) =>
-        $"datapath {Planning.ModeResolver.ModeName(result.Config.DatapathBitwidthMode.Value)}, weight {Planning.ModeResolver.ModeName(result.Config.WeightBitwidthMode.Value)}";
+        $"datapath {Planning.ModeResolver.ModeName(result.Mode.Datapath)}, weight {Planning.ModeResolver.ModeName(result.Mode.Weight)}"
+        + (result.Config.DatapathBitwidthMode.Value == Config.BitwidthMode.Auto ? " (chosen by auto)" : "");
 
     /// <summary>The one line per model the build relays: mode, SNR per output, artifact and time.</summary>
     public static string Summary(AnalysisResult result, string artifactPath)

@@ -18,6 +18,9 @@ public sealed record OutputSnr(string Name, string EvaluatedTensor, double SnrDb
 /// </summary>
 public sealed record LayerResult(string Node, string OpType, string Category, int? DatapathBits, int? WeightBits, string? Tensor, double? SnrDb, double? SnrDbLocal);
 
+/// <summary>One configuration tried (the chosen one, every mode of <c>auto</c>), with its minimum output SNR.</summary>
+public sealed record ModeTrial(string DatapathMode, string WeightMode, double SnrDb, bool Passed);
+
 /// <summary>Everything one analysis found, for the artifacts and the summary line.</summary>
 public sealed class AnalysisResult
 {
@@ -26,6 +29,9 @@ public sealed class AnalysisResult
     public required string ModelSha256 { get; init; }
 
     public required QuantConfig Config { get; init; }
+
+    /// <summary>The mode that produced the result; for <c>auto</c>, the mode it chose.</summary>
+    public required ModeRequest Mode { get; init; }
 
     public required BitwidthSettings Bits { get; init; }
 
@@ -36,6 +42,15 @@ public sealed class AnalysisResult
     public required IReadOnlyList<LayerResult> Layers { get; init; }
 
     public required IReadOnlyList<string> CpuNodes { get; init; }
+
+    /// <summary>Every configuration evaluated, in the order tried; one entry unless the mode is <c>auto</c>.</summary>
+    public required IReadOnlyList<ModeTrial> ModesTried { get; init; }
+
+    /// <summary>mixbw's candidates, most sensitive first; empty for other modes.</summary>
+    public IReadOnlyList<SensitivityEntry> Sensitivity { get; init; } = Array.Empty<SensitivityEntry>();
+
+    /// <summary>Each Conv's MACs for one sample.</summary>
+    public IReadOnlyList<ConvCost> ConvCosts { get; init; } = Array.Empty<ConvCost>();
 
     public required SampleSet Calibration { get; init; }
 
@@ -52,4 +67,18 @@ public sealed class AnalysisResult
     public double SnrThresholdDb => Config.SnrThresholdDb.Value;
 
     public bool Passed => Outputs.All(o => o.SnrDb >= SnrThresholdDb);
+
+    /// <summary>The share of Conv MACs that run with a 16-bit datapath or 16-bit weights.</summary>
+    public double SixteenBitConvShare
+    {
+        get
+        {
+            double total = ConvCosts.Sum(c => (double)c.Macs);
+            double wide = ConvCosts
+                .Where(c => Bits.NodeDatapath.GetValueOrDefault(c.Layer.Node, Bits.Datapath) == BitWidth.Int16
+                    || Bits.NodeWeight.GetValueOrDefault(c.Layer.Node, Bits.Weight) == BitWidth.Int16)
+                .Sum(c => (double)c.Macs);
+            return total == 0 ? 0 : wide / total;
+        }
+    }
 }

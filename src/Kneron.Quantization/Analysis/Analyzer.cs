@@ -13,12 +13,20 @@ namespace Kneron.Quantization.Analysis;
 /// <summary>
 /// Runs the quantization analysis of one model: load and normalize the
 /// graph, plan which tensors to quantize, calibrate their ranges with a float
-/// pass over the calibration samples, build the QDQ model, and measure the
-/// SNR of each output with a second float pass and one pass of the quantized
-/// simulation over the evaluation samples.
+/// pass over the calibration samples, choose the bit widths of the
+/// configured mode, and measure the SNR of each output and layer with a
+/// second float pass and one pass of the quantized simulation over the
+/// evaluation samples. The mixed modes and <c>auto</c> add simulation passes
+/// (see <see cref="MixBwSearch"/>), all on one simulation session.
 /// </summary>
 public sealed class Analyzer
 {
+    /// <summary>
+    /// mixbw ranks its candidates on at most this many evaluation samples
+    /// (the first ones), since it runs one simulation per candidate and sample.
+    /// </summary>
+    public const int SensitivitySamples = 8;
+
     private readonly IDiagnosticSink _diagnostics;
     private readonly Action<string> _log;
 
@@ -33,7 +41,7 @@ public sealed class Analyzer
     public AnalysisResult Analyze(string modelPath, QuantConfig config)
     {
         var stopwatch = Stopwatch.StartNew();
-        var bits = ModeResolver.Resolve(config);
+        var request = ModeResolver.Resolve(config, _diagnostics);
 
         var graph = OnnxGraph.Load(modelPath);
         var modelSha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(graph.Path)));
@@ -50,36 +58,120 @@ public sealed class Analyzer
             .Concat(inputs.Where(i => i.IsFloat).Select(i => i.Name))
             .ToHashSet();
 
-        var plan = new QuantPlanner(graph, floatTensors).Plan(bits);
-        var evaluated = EvaluatedTensors(config, plan, floatTensors);
-
-        _log($"Loaded and planned the model in {stopwatch.Elapsed.TotalSeconds:0.00} s: {plan.Activations.Count} activations and {plan.Constants.Count} constants to quantize.");
+        var planner = new QuantPlanner(graph, floatTensors);
+        var structure = planner.Plan(BitwidthSettings.Uniform(BitWidth.Int8));
+        var evaluated = EvaluatedTensors(config, structure, floatTensors);
+        _log($"Loaded and planned the model in {stopwatch.Elapsed.TotalSeconds:0.00} s: {structure.Activations.Count} activations and {structure.Constants.Count} constants to quantize.");
 
         var phase = Stopwatch.StartNew();
-        var thresholds = CalibrateRanges(floatRunner, calibration, plan, config);
+        var (ranges, shapes) = CalibrateRanges(floatRunner, calibration, structure, inputs);
+        var convs = ConvCosts(structure, shapes);
+        double Threshold(string tensor, BitWidth bits) => ranges[tensor].Quantile(
+            config.DatapathRangeMethod.Value == RangeMethod.Minmax ? 1.0
+            : bits == BitWidth.Int16 ? config.Percentage16b.Value
+            : config.Percentage.Value);
         _log($"Calibrated ranges in {phase.Elapsed.TotalSeconds:0.00} s.");
 
         phase.Restart();
+        var evaluationSamples = evaluation ?? calibration;
+        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, floatRunner, evaluated, Threshold, evaluationSamples);
+        _log($"Chose {chosen.Name} in {phase.Elapsed.TotalSeconds:0.00} s.");
+
+        phase.Restart();
+        var plan = planner.Plan(settings);
+        var thresholds = plan.Activations.ToDictionary(a => a.Tensor, a => Threshold(a.Tensor, a.Bits));
         var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
-        var (outputs, layerSnr) = MeasureSnr(graph, inputs, floatRunner, quantized, evaluation ?? calibration, evaluated, config);
-        _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
+        var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, evaluationSamples, config);
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
+        _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
+
+        if (modesTried.Count == 0)
+        {
+            var snr = outputs.Count == 0 ? double.PositiveInfinity : outputs.Min(o => o.SnrDb);
+            modesTried.Add(new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), snr, snr >= config.SnrThresholdDb.Value));
+        }
 
         return new AnalysisResult
         {
             ModelPath = graph.Path,
             ModelSha256 = modelSha256,
             Config = config,
-            Bits = bits,
+            Mode = chosen,
+            Bits = settings,
             Outputs = outputs,
             Table = quantized.Table,
             Layers = layers,
             CpuNodes = plan.CpuNodes,
+            ModesTried = modesTried,
+            Sensitivity = sensitivity,
+            ConvCosts = convs,
             Calibration = calibration,
             Evaluation = evaluation,
             QuantizedModel = quantized,
             Elapsed = stopwatch.Elapsed,
         };
+    }
+
+    /// <summary>
+    /// Resolves the configured mode into per-layer widths. Fixed modes, mix
+    /// light and mix balance follow their rules directly; mixbw first ranks
+    /// its candidates; auto tries its list in order and keeps the first that
+    /// meets <c>snr_threshold</c>, and fails listing them all if none does.
+    /// </summary>
+    private (ModeRequest Chosen, BitwidthSettings Settings, List<ModeTrial> Tried, IReadOnlyList<SensitivityEntry> Sensitivity) ChooseMode(
+        ModeRequest request, QuantConfig config, OnnxGraph graph, IReadOnlyList<ModelInput> inputs, QuantPlan structure, IReadOnlyList<ConvCost> convs,
+        QuantPlanner planner, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold, SampleSet samples)
+    {
+        var tried = new List<ModeTrial>();
+        if (request.Datapath != BitwidthMode.Auto && !request.UsesMixBw)
+        {
+            return (request, ModeSettings.For(request, convs, structure, config, null), tried, Array.Empty<SensitivityEntry>());
+        }
+
+        // Trials run on one simulation graph whose widths are chosen by its inputs.
+        var weightWidths = ModeResolver.AllowedWidths(config.Platform.Value)
+            .Where(w => w != BitWidth.Int4 || request.Weight == BitwidthMode.Int4)
+            .ToList();
+        using var simulation = SimulationGraph.Build(graph, structure, inputs, weightWidths, evaluated.Values);
+        var trials = new TrialRunner(simulation, floatRunner, planner, evaluated, threshold);
+        if (request.Datapath != BitwidthMode.Auto)
+        {
+            var (settings, sensitivity) = Settings(request, config, structure, convs, trials, samples);
+            return (request, settings, tried, sensitivity);
+        }
+
+        double snrThreshold = config.SnrThresholdDb.Value;
+        foreach (var candidate in ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn))
+        {
+            var (settings, sensitivity) = Settings(candidate, config, structure, convs, trials, samples);
+            double snr = trials.MinimumSnr(settings, samples.Enumerate());
+            bool passed = snr >= snrThreshold;
+            tried.Add(new ModeTrial(ModeResolver.ModeName(candidate.Datapath), ModeResolver.ModeName(candidate.Weight), snr, passed));
+            _log($"auto: {candidate.Name} reaches {snr:0.00} dB.");
+            if (passed)
+            {
+                return (candidate, settings, tried, sensitivity);
+            }
+        }
+
+        var list = string.Join("; ", tried.Select(t => $"{t.DatapathMode}/{t.WeightMode} {Artifacts.ReportWriter.Db(t.SnrDb)}"));
+        throw new KnqException(ModeCodes.NoModeMeetsThreshold, config.SnrThresholdDb.Location,
+            $"No mode that {config.Platform.Value} runs reaches snr_threshold {Artifacts.ReportWriter.Db(snrThreshold)}: {list}. Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models).");
+    }
+
+    private (BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity) Settings(
+        ModeRequest request, QuantConfig config, QuantPlan structure, IReadOnlyList<ConvCost> convs, TrialRunner trials, SampleSet samples)
+    {
+        if (!request.UsesMixBw)
+        {
+            return (ModeSettings.For(request, convs, structure, config, null), Array.Empty<SensitivityEntry>());
+        }
+
+        var subset = samples.Enumerate().Take(SensitivitySamples).ToList();
+        var watch = Stopwatch.StartNew();
+        var (selection, ranking) = MixBwSearch.Run(request, convs, structure, config, settings => trials.MinimumSnr(settings, subset));
+        _log($"mixbw: ranked {ranking.Count} candidates on {subset.Count} samples in {watch.Elapsed.TotalSeconds:0.00} s; {ranking.Count(r => r.Promoted)} promoted to 16 bit.");
+        return (ModeSettings.For(request, convs, structure, config, selection), ranking);
     }
 
     /// <summary>Model output name to evaluated tensor: the config's <c>evaluation.outputs</c>, else the planner's choice.</summary>
@@ -111,18 +203,25 @@ public sealed class Analyzer
 
     /// <summary>
     /// Streams the float model over the calibration samples, keeping one
-    /// |x| histogram per planned activation, and returns each activation's
-    /// clipping threshold: the <c>percentage</c> quantile of |x| for 8-bit
-    /// tensors and the <c>percentage_16b</c> quantile for 16-bit ones
-    /// (<c>minmax</c> uses the maximum).
+    /// |x| histogram per planned activation, and records the shapes of the
+    /// Conv inputs and outputs on the first sample for the MAC counts.
     /// </summary>
-    private Dictionary<string, double> CalibrateRanges(OrtRunner floatRunner, SampleSet samples, QuantPlan plan, QuantConfig config)
+    private static (Dictionary<string, AbsHistogram> Ranges, Dictionary<string, long[]> Shapes) CalibrateRanges(
+        OrtRunner floatRunner, SampleSet samples, QuantPlan plan, IReadOnlyList<ModelInput> inputs)
     {
         var histograms = plan.Activations.ToDictionary(a => a.Tensor, _ => new AbsHistogram());
         var names = histograms.Keys.ToList();
+        var shapeNames = plan.ConvLayers.SelectMany(c => new[] { c.InputTensor, c.OutputTensor }).Distinct().ToList();
+        var shapes = new Dictionary<string, long[]>();
+        foreach (var input in inputs)
+        {
+            shapes[input.Name] = input.Shape.ToArray();
+        }
+
+        bool first = true;
         foreach (var sample in samples.Enumerate())
         {
-            using var outputs = floatRunner.Run(sample, names);
+            using var outputs = floatRunner.Run(sample, first ? names.Union(shapeNames).ToList() : names);
             foreach (var name in names)
             {
                 var histogram = histograms[name];
@@ -130,72 +229,41 @@ public sealed class Analyzer
                 histogram.Add(outputs[name]);
                 if (histogram.NonFiniteCount > before)
                 {
-                    throw NonFinite(name, sample);
+                    throw TrialRunner.NonFinite(name, sample);
                 }
             }
+
+            if (first)
+            {
+                foreach (var name in shapeNames)
+                {
+                    if (outputs.Shape(name) is { } shape)
+                    {
+                        shapes[name] = shape;
+                    }
+                }
+            }
+
+            first = false;
         }
 
-        bool minmax = config.DatapathRangeMethod.Value == RangeMethod.Minmax;
-        return plan.Activations.ToDictionary(
-            a => a.Tensor,
-            a => histograms[a.Tensor].Quantile(minmax ? 1.0 : a.Bits == BitWidth.Int16 ? config.Percentage16b.Value : config.Percentage.Value));
+        return (histograms, shapes);
     }
 
-    private (List<OutputSnr> Outputs, Dictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)> Layers) MeasureSnr(
-        OnnxGraph graph, IReadOnlyList<ModelInput> inputs, OrtRunner floatRunner, QdqModel quantized, SampleSet samples,
-        IReadOnlyDictionary<string, string> evaluated, QuantConfig config)
+    /// <summary>MACs per sample of each Conv: per output element for Conv, per input element for ConvTranspose.</summary>
+    private static List<ConvCost> ConvCosts(QuantPlan plan, IReadOnlyDictionary<string, long[]> shapes)
     {
-        var activations = quantized.ActivationTensors;
-        var floatNames = evaluated.Values.Concat(activations.Keys).Distinct().ToList();
-        var simulatedNames = evaluated.Values
-            .Concat(activations.Values.SelectMany(a => new[] { a.Float, a.Quantized }))
-            .Distinct()
-            .ToList();
-
-        using var simulation = OrtRunner.Create(quantized.Graph, inputs, simulatedNames, simulateQuantization: true);
-
-        var outputAccumulators = evaluated.Values.Distinct().ToDictionary(t => t, _ => new SnrAccumulator());
-        var layerAccumulators = activations.Keys.ToDictionary(t => t, _ => (Accumulated: new SnrAccumulator(), Local: new SnrAccumulator()));
-
-        foreach (var sample in samples.Enumerate())
+        var costs = new List<ConvCost>();
+        foreach (var conv in plan.ConvLayers)
         {
-            using var reference = floatRunner.Run(sample, floatNames);
-            foreach (var tensor in outputAccumulators.Keys)
+            var tensor = conv.OpType == "ConvTranspose" ? conv.InputTensor : conv.OutputTensor;
+            if (shapes.TryGetValue(tensor, out var shape))
             {
-                if (ContainsNonFinite(reference[tensor]))
-                {
-                    throw NonFinite(tensor, sample);
-                }
-            }
-
-            using var simulated = simulation.Run(sample, simulatedNames);
-            foreach (var (tensor, accumulator) in outputAccumulators)
-            {
-                accumulator.Add(reference[tensor], simulated[tensor]);
-            }
-
-            foreach (var (tensor, (accumulated, local)) in layerAccumulators)
-            {
-                var (floatName, quantizedName) = activations[tensor];
-                accumulated.Add(reference[tensor], simulated[quantizedName]);
-                local.Add(simulated[floatName], simulated[quantizedName]);
+                costs.Add(new ConvCost(conv, shape.Aggregate(1L, (a, b) => a * b) * conv.MacsPerElement));
             }
         }
 
-        var outputs = new List<OutputSnr>();
-        foreach (var (output, tensor) in evaluated)
-        {
-            var snr = outputAccumulators[tensor].SnrDb;
-            if (double.IsNaN(snr))
-            {
-                throw new KnqException(SimulationCodes.ZeroSignal, new SourceLocation(config.FilePath, 1, 1),
-                    $"Output '{tensor}' is zero on every evaluation sample, so its SNR is undefined. Check the preprocessing (mean, std, channel_order) or evaluate other tensors with evaluation.outputs.");
-            }
-
-            outputs.Add(new OutputSnr(output, tensor, snr));
-        }
-
-        return (outputs, layerAccumulators);
+        return costs;
     }
 
     private static LayerResult ToLayerResult(LayerInfo layer, QuantPlan plan,
@@ -213,23 +281,6 @@ public sealed class Analyzer
         return new LayerResult(layer.Node, layer.OpType, layer.Category, (int?)activation?.Bits, (int?)weight?.Bits, activation?.Tensor, snr, local);
     }
 
-    private static bool ContainsNonFinite(ReadOnlySpan<float> values)
-    {
-        foreach (var v in values)
-        {
-            if (!float.IsFinite(v))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>NaN (no signal) becomes null; +∞ (no noise) stays.</summary>
     private static double? Finite(double value) => double.IsNaN(value) ? null : value;
-
-    private static KnqException NonFinite(string tensor, Sample sample) =>
-        new(SimulationCodes.NonFiniteFloatOutput, new SourceLocation(sample.Sources.FirstOrDefault() ?? ""),
-            $"The float model produced NaN or infinite values in tensor '{tensor}' on this sample. Check the sample and its preprocessing; the model cannot be quantized from such values.");
 }

@@ -84,6 +84,46 @@ public static class ArtifactWriter
         });
     }
 
+    /// <summary>
+    /// Writes mixbw's ranking as CSV, one file per ranked kind:
+    /// <c>data/&lt;name&gt;.sensitivity.csv</c> for datapath widths and
+    /// <c>weight/&lt;name&gt;.sensitivity.csv</c> for weight widths, one row per
+    /// Conv node, most sensitive (lowest predicted SNR) first. Returns the paths written.
+    /// </summary>
+    public static IReadOnlyList<string> WriteSensitivity(ArtifactPaths paths, AnalysisResult result)
+    {
+        var written = new List<string>();
+        Guard(paths, () =>
+        {
+            foreach (var kind in new[] { "datapath", "weight" })
+            {
+                var rows = result.Sensitivity.Where(s => s.Kind == kind).ToList();
+                if (rows.Count == 0)
+                {
+                    continue;
+                }
+
+                var folder = Path.Combine(paths.Directory, kind == "datapath" ? "data" : "weight");
+                System.IO.Directory.CreateDirectory(folder);
+                var text = new StringBuilder("rank,node,macs,predicted_snr_db,promoted\n");
+                for (int i = 0; i < rows.Count; i++)
+                {
+                    var row = rows[i];
+                    var snr = row.SnrDb.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture);
+                    text.Append($"{i + 1},{Csv(row.Node)},{row.Macs},{snr},{(row.Promoted ? "true" : "false")}\n");
+                }
+
+                var path = Path.Combine(folder, paths.Name + ".sensitivity.csv");
+                WriteAtomically(path, stream => WriteText(stream, text.ToString()));
+                written.Add(path);
+            }
+        });
+        return written;
+    }
+
+    private static string Csv(string value) =>
+        value.IndexOfAny(new[] { ',', '"', '\n' }) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
+
     private static void WriteAtomically(string path, Action<Stream> write)
     {
         var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";

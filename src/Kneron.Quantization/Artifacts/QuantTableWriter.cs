@@ -22,6 +22,7 @@ public static class QuantTableWriter
         json.WriteString("datapath_bitwidth_mode", ModeResolver.ModeName(config.DatapathBitwidthMode.Value));
         json.WriteString("weight_bitwidth_mode", ModeResolver.ModeName(config.WeightBitwidthMode.Value));
         json.WriteString("model_in_bitwidth_mode", "int" + (int)result.Bits.ModelIn);
+        json.WriteNumber("flops_ratio", config.FlopsRatio.Value);
         json.WriteString("model_out_bitwidth_mode", "int" + (int)result.Bits.ModelOut);
         json.WriteString("cpu_node_bitwidth_mode", "int" + (int)result.Bits.CpuNode);
         json.WriteString("const_in_bitwidth_mode", "int" + (int)result.Bits.ConstIn);
@@ -32,6 +33,39 @@ public static class QuantTableWriter
         WriteDb(json, "snr_db", result.SnrDb);
         json.WriteBoolean("passed", result.Passed);
         json.WriteNumber("seconds", Math.Round(result.Elapsed.TotalSeconds, 3));
+
+        json.WriteStartObject("chosen_mode");
+        json.WriteString("datapath_bitwidth_mode", ModeResolver.ModeName(result.Mode.Datapath));
+        json.WriteString("weight_bitwidth_mode", ModeResolver.ModeName(result.Mode.Weight));
+        json.WriteNumber("sixteen_bit_conv_macs_share", Math.Round(result.SixteenBitConvShare, 4));
+        json.WriteEndObject();
+
+        json.WriteStartArray("modes_tried");
+        foreach (var trial in result.ModesTried)
+        {
+            json.WriteStartObject();
+            json.WriteString("datapath_bitwidth_mode", trial.DatapathMode);
+            json.WriteString("weight_bitwidth_mode", trial.WeightMode);
+            WriteDb(json, "snr_db", trial.SnrDb);
+            json.WriteBoolean("passed", trial.Passed);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+
+        json.WriteStartArray("sensitivity");
+        foreach (var entry in result.Sensitivity)
+        {
+            json.WriteStartObject();
+            json.WriteString("node", entry.Node);
+            json.WriteString("kind", entry.Kind);
+            json.WriteNumber("macs", entry.Macs);
+            WriteDb(json, "snr_db", entry.SnrDb);
+            json.WriteBoolean("promoted", entry.Promoted);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
 
         json.WriteStartArray("outputs");
         foreach (var output in result.Outputs)

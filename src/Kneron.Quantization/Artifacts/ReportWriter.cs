@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Kneron.Quantization.Analysis;
+using Kneron.Quantization.Config;
 using Kneron.Quantization.Planning;
 
 namespace Kneron.Quantization.Artifacts;
@@ -33,8 +34,9 @@ public static class ReportWriter
 
         html.AppendLine("<h2 id=\"summary\">Summary</h2><table>");
         Row(html, "Platform", "KL" + (int)config.Platform.Value);
-        Row(html, "Datapath bit width", ModeResolver.ModeName(config.DatapathBitwidthMode.Value));
-        Row(html, "Weight bit width", ModeResolver.ModeName(config.WeightBitwidthMode.Value));
+        Row(html, "Datapath bit width", ModeResolver.ModeName(result.Mode.Datapath) + (config.DatapathBitwidthMode.Value == BitwidthMode.Auto ? " (chosen by auto)" : ""));
+        Row(html, "Weight bit width", ModeResolver.ModeName(result.Mode.Weight));
+        Row(html, "Conv MACs at 16 bit", (result.SixteenBitConvShare * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %");
         Row(html, "Model input / output / CPU node / constant bit widths",
             $"int{(int)result.Bits.ModelIn} / int{(int)result.Bits.ModelOut} / int{(int)result.Bits.CpuNode} / int{(int)result.Bits.ConstIn}");
         Row(html, "Range method", $"{config.DatapathRangeMethod.Value.ToString().ToLowerInvariant()} (percentage {config.Percentage.Value}, percentage_16b {config.Percentage16b.Value})");

@@ -4,13 +4,28 @@ using Kneron.Quantization.Diagnostics;
 namespace Kneron.Quantization.Planning;
 
 /// <summary>
-/// Turns the config's bit-width keys into the widths of one run and checks
-/// them against the platform: KL520 runs int8 only, KL720 has no int4, and
-/// the others take int4, int8 and int16.
+/// The bit-width request of a config after validation: the datapath and
+/// weight modes and the widths of the keys that are not per layer.
+/// </summary>
+public sealed record ModeRequest(BitwidthMode Datapath, BitwidthMode Weight, BitWidth ModelIn, BitWidth ModelOut, BitWidth CpuNode, BitWidth ConstIn)
+{
+    public bool UsesMixBw => Datapath == BitwidthMode.MixBw || Weight == BitwidthMode.MixBw;
+
+    public string Name => ModeResolver.ModeName(Datapath) + "/" + ModeResolver.ModeName(Weight);
+}
+
+/// <summary>
+/// Checks the config's bit-width keys against the platform and the mode
+/// rules, and turns them into a <see cref="ModeRequest"/>:
+/// KL520 runs int8 only; KL720 has no int4; <c>quan_config</c> is for KL730
+/// only; mixbw pairs only as datapath mixbw with weight int16 or mixbw, or
+/// datapath int16 with weight mixbw; with mixbw, model input, model output
+/// and CPU nodes run in int16, and another value written in the config is
+/// ignored with a warning.
 /// </summary>
 public static class ModeResolver
 {
-    public static BitwidthSettings Resolve(QuantConfig config)
+    public static ModeRequest Resolve(QuantConfig config, IDiagnosticSink diagnostics)
     {
         if (config.DatapathRangeMethod.Value == RangeMethod.Mmse)
         {
@@ -18,15 +33,33 @@ public static class ModeResolver
                 "datapath_range_method 'mmse' is not supported yet. Use 'percentage' (with percentage: 1.0 for detection models) or 'minmax'.");
         }
 
-        var datapath = FixedWidth(config.DatapathBitwidthMode, "datapath_bitwidth_mode");
-        var weight = FixedWidth(config.WeightBitwidthMode, "weight_bitwidth_mode");
-
         var platform = config.Platform.Value;
-        CheckPlatform(platform, config.DatapathBitwidthMode.Location, "datapath_bitwidth_mode", datapath);
-        CheckPlatform(platform, config.WeightBitwidthMode.Location, "weight_bitwidth_mode", weight);
-        CheckPlatform(platform, config.ModelInBitwidthMode.Location, "model_in_bitwidth_mode", config.ModelInBitwidthMode.Value);
-        CheckPlatform(platform, config.ModelOutBitwidthMode.Location, "model_out_bitwidth_mode", config.ModelOutBitwidthMode.Value);
-        CheckPlatform(platform, config.CpuNodeBitwidthMode.Location, "cpu_node_bitwidth_mode", config.CpuNodeBitwidthMode.Value);
+        var datapath = config.DatapathBitwidthMode;
+        var weight = config.WeightBitwidthMode;
+
+        if (config.QuanConfig.Value is { Count: > 0 } && platform != Platform.KL730)
+        {
+            throw new KnqException(ModeCodes.QuanConfigNotSupported, config.QuanConfig.Location,
+                $"quan_config (per-node bit widths) is supported on KL730 only, not on {platform}. Remove it, or set platform: 730.");
+        }
+
+        CheckMode(platform, datapath, "datapath_bitwidth_mode");
+        CheckMode(platform, weight, "weight_bitwidth_mode");
+        CheckMixBwPair(datapath, weight);
+
+        var modelIn = config.ModelInBitwidthMode.Value;
+        var modelOut = config.ModelOutBitwidthMode.Value;
+        var cpuNode = config.CpuNodeBitwidthMode.Value;
+        if (datapath.Value == BitwidthMode.MixBw || weight.Value == BitwidthMode.MixBw)
+        {
+            modelIn = ForceInt16(config.ModelInBitwidthMode, "model_in_bitwidth_mode", diagnostics);
+            modelOut = ForceInt16(config.ModelOutBitwidthMode, "model_out_bitwidth_mode", diagnostics);
+            cpuNode = ForceInt16(config.CpuNodeBitwidthMode, "cpu_node_bitwidth_mode", diagnostics);
+        }
+
+        CheckWidth(platform, config.ModelInBitwidthMode.Location, "model_in_bitwidth_mode", modelIn);
+        CheckWidth(platform, config.ModelOutBitwidthMode.Location, "model_out_bitwidth_mode", modelOut);
+        CheckWidth(platform, config.CpuNodeBitwidthMode.Location, "cpu_node_bitwidth_mode", cpuNode);
 
         // KL520 has no 16-bit path at all, so its constants follow the datapath rather than the int16 default.
         var constIn = config.ConstInBitwidthMode.Value;
@@ -34,15 +67,22 @@ public static class ModeResolver
         {
             if (config.ConstInBitwidthMode.IsSet)
             {
-                CheckPlatform(platform, config.ConstInBitwidthMode.Location, "const_in_bitwidth_mode", constIn);
+                CheckWidth(platform, config.ConstInBitwidthMode.Location, "const_in_bitwidth_mode", constIn);
             }
 
             constIn = BitWidth.Int8;
         }
 
-        return new BitwidthSettings(datapath, weight, config.ModelInBitwidthMode.Value, config.ModelOutBitwidthMode.Value,
-            config.CpuNodeBitwidthMode.Value, constIn);
+        return new ModeRequest(datapath.Value, weight.Value, modelIn, modelOut, cpuNode, constIn);
     }
+
+    /// <summary>The widths a platform's NPU runs: KL520 int8 only, KL720 int8 and int16, the others also int4 weights.</summary>
+    public static IReadOnlyList<BitWidth> AllowedWidths(Platform platform) => platform switch
+    {
+        Platform.KL520 => new[] { BitWidth.Int8 },
+        Platform.KL720 => new[] { BitWidth.Int8, BitWidth.Int16 },
+        _ => new[] { BitWidth.Int4, BitWidth.Int8, BitWidth.Int16 },
+    };
 
     /// <summary>Spells a mode as the YAML does.</summary>
     public static string ModeName(BitwidthMode mode) => mode switch
@@ -56,25 +96,63 @@ public static class ModeResolver
         _ => "auto",
     };
 
-    private static BitWidth FixedWidth(Located<BitwidthMode> mode, string key) => mode.Value switch
+    /// <summary>Rejects a mode that needs a width the platform lacks: every mode but int8 and int4 uses int16.</summary>
+    private static void CheckMode(Platform platform, Located<BitwidthMode> mode, string key)
     {
-        BitwidthMode.Int4 => BitWidth.Int4,
-        BitwidthMode.Int8 => BitWidth.Int8,
-        BitwidthMode.Int16 => BitWidth.Int16,
-        // TODO: mix light, mix balance, mixbw and auto need the per-node planning of the modes work.
-        _ => throw new KnqException(ModeCodes.NotSupportedYet, mode.Location,
-            $"{key} '{ModeName(mode.Value)}' is not supported yet. Use 'int8' or 'int16'."),
-    };
-
-    private static void CheckPlatform(Platform platform, Diagnostics.SourceLocation location, string key, BitWidth bits)
-    {
-        var allowed = platform switch
+        var allowed = AllowedWidths(platform);
+        var needs = mode.Value switch
         {
-            Platform.KL520 => new[] { BitWidth.Int8 },
-            Platform.KL720 => new[] { BitWidth.Int8, BitWidth.Int16 },
-            _ => new[] { BitWidth.Int4, BitWidth.Int8, BitWidth.Int16 },
+            BitwidthMode.Int8 => BitWidth.Int8,
+            BitwidthMode.Int4 => BitWidth.Int4,
+            BitwidthMode.Auto => BitWidth.Int8,
+            _ => BitWidth.Int16,
         };
 
+        if (!allowed.Contains(needs))
+        {
+            var modes = platform == Platform.KL520 ? "int8" : platform == Platform.KL720 ? "int8, int16, mix light, mix balance, mixbw" : "int4 (weights), int8, int16, mix light, mix balance, mixbw";
+            throw new KnqException(ModeCodes.PlatformForbidsBitWidth, mode.Location,
+                $"{key} '{ModeName(mode.Value)}' is not supported on {platform}, which has no int{(int)needs} path; it allows {modes}{(key.StartsWith("datapath") ? ", auto" : "")}.");
+        }
+    }
+
+    private static void CheckMixBwPair(Located<BitwidthMode> datapath, Located<BitwidthMode> weight)
+    {
+        if (datapath.Value == BitwidthMode.MixBw && weight.Value is not (BitwidthMode.Int16 or BitwidthMode.MixBw))
+        {
+            throw new KnqException(ModeCodes.InvalidMixBwCombination, weight.Location,
+                $"datapath_bitwidth_mode 'mixbw' needs weight_bitwidth_mode 'int16' (rank datapath widths only) or 'mixbw' (rank both), got '{ModeName(weight.Value)}'"
+                + (weight.IsSet ? "." : " (the default). Add weight_bitwidth_mode: int16 or weight_bitwidth_mode: mixbw."));
+        }
+
+        if (weight.Value == BitwidthMode.MixBw && datapath.Value is not (BitwidthMode.Int16 or BitwidthMode.MixBw))
+        {
+            throw new KnqException(ModeCodes.InvalidMixBwCombination, datapath.Location,
+                $"weight_bitwidth_mode 'mixbw' needs datapath_bitwidth_mode 'int16' (rank weight widths only) or 'mixbw' (rank both), got '{ModeName(datapath.Value)}'"
+                + (datapath.IsSet ? "." : " (the default). Add datapath_bitwidth_mode: int16 or datapath_bitwidth_mode: mixbw."));
+        }
+
+        if (datapath.Value == BitwidthMode.Auto && weight.IsSet && weight.Value != BitwidthMode.Int8)
+        {
+            throw new KnqException(ModeCodes.InvalidMixBwCombination, weight.Location,
+                "datapath_bitwidth_mode 'auto' chooses the weight widths too; remove weight_bitwidth_mode.");
+        }
+    }
+
+    private static BitWidth ForceInt16(Located<BitWidth> key, string name, IDiagnosticSink diagnostics)
+    {
+        if (key.IsSet && key.Value != BitWidth.Int16)
+        {
+            diagnostics.Report(new Diagnostic(ModeCodes.MixBwForcesInt16, DiagnosticSeverity.Warning, key.Location,
+                $"{name} is always int16 with mixbw; the value 'int{(int)key.Value}' is ignored. Remove the key to silence this warning."));
+        }
+
+        return BitWidth.Int16;
+    }
+
+    private static void CheckWidth(Platform platform, SourceLocation location, string key, BitWidth bits)
+    {
+        var allowed = AllowedWidths(platform).Where(b => b != BitWidth.Int4).ToArray();
         if (!allowed.Contains(bits))
         {
             var names = string.Join(", ", allowed.Select(b => "int" + (int)b));

@@ -85,8 +85,9 @@ public sealed class QuantPlanner
                 }
 
                 var role = isCpu ? ActivationRole.CpuNode : ActivationRole.Datapath;
+                var owner = headOfOutput.TryGetValue(output, out var head) ? head : name;
                 var width = isCpu ? bits.CpuNode
-                    : headOfOutput.TryGetValue(output, out var head) && bits.NodeDatapath.TryGetValue(head, out var nodeWidth) ? nodeWidth
+                    : bits.NodeDatapath.TryGetValue(owner, out var nodeWidth) ? nodeWidth
                     : bits.Datapath;
                 activations[output] = new ActivationPoint(output, name, node.OpType, role, width, IsNonNegative(node));
                 quantized ??= output;

@@ -28,25 +28,18 @@ public sealed class SimulationGraph : IDisposable
     private const string MicrosoftDomain = "com.microsoft";
 
     private readonly OrtRunner _runner;
-    private readonly QuantPlan _structure;
     private readonly IReadOnlyList<BitWidth> _weightWidths;
 
-    private SimulationGraph(OrtRunner runner, QuantPlan structure, IReadOnlyList<BitWidth> weightWidths,
-        IReadOnlyDictionary<string, (string Float, string Quantized)> activationTensors)
+    private SimulationGraph(OrtRunner runner, IReadOnlyList<BitWidth> weightWidths)
     {
         _runner = runner;
-        _structure = structure;
         _weightWidths = weightWidths;
-        ActivationTensors = activationTensors;
     }
-
-    /// <summary>Activation name to the tensors holding its value before and after quantization.</summary>
-    public IReadOnlyDictionary<string, (string Float, string Quantized)> ActivationTensors { get; }
 
     /// <param name="graph">The normalized float graph; it is not modified.</param>
     /// <param name="structure">Any plan of the model: only which tensors are quantized is used, not their widths.</param>
     /// <param name="weightWidths">The weight widths configurations may choose from.</param>
-    /// <param name="evaluatedTensors">Tensors to expose as outputs besides every activation's float and quantized value.</param>
+    /// <param name="evaluatedTensors">Tensors to expose as outputs.</param>
     public static SimulationGraph Build(OnnxGraph graph, QuantPlan structure, IReadOnlyList<ModelInput> inputs,
         IReadOnlyList<BitWidth> weightWidths, IEnumerable<string> evaluatedTensors)
     {
@@ -54,7 +47,6 @@ public sealed class SimulationGraph : IDisposable
         var names = new NameScope(model);
         var headNodes = new List<NodeProto>();
         var nodesAfter = new Dictionary<NodeProto, List<NodeProto>>();
-        var activationTensors = new Dictionary<string, (string, string)>();
 
         foreach (var constant in structure.Constants)
         {
@@ -129,7 +121,6 @@ public sealed class SimulationGraph : IDisposable
                 list.AddRange(nodes);
             }
 
-            activationTensors[point.Tensor] = (floatName, outputName);
         }
 
         var ordered = new List<NodeProto>(headNodes);
@@ -150,9 +141,10 @@ public sealed class SimulationGraph : IDisposable
         }
 
         model.Reindex();
-        var outputs = evaluatedTensors.Concat(activationTensors.Values.SelectMany(a => new[] { a.Item1, a.Item2 })).Distinct();
-        var runner = OrtRunner.Create(model, inputs, outputs, simulateQuantization: true);
-        return new SimulationGraph(runner, structure, weightWidths, activationTensors);
+        // Only the evaluated tensors are outputs: exposing every activation would keep ONNX Runtime
+        // from reusing their buffers, and trials need the model outputs alone.
+        var runner = OrtRunner.Create(model, inputs, evaluatedTensors.Distinct(), simulateQuantization: true);
+        return new SimulationGraph(runner, weightWidths);
     }
 
     /// <summary>
