@@ -46,6 +46,15 @@ public sealed class AnalysisResult
 
     public required TimeSpan Elapsed { get; init; }
 
+    /// <summary>Estimated NPU frames per second of the chosen mode; null when the estimate could not be made.</summary>
+    public Performance.FpsEstimate? FpsEstimate { get; init; }
+
+    /// <summary>Every mode the analysis ran with its SNR and estimated FPS, the chosen one marked.</summary>
+    public IReadOnlyList<ModeTrial> ModesTried { get; init; } = Array.Empty<ModeTrial>();
+
+    /// <summary>mixbw sensitivity per Conv node and kind; empty unless a mixbw analysis measured it.</summary>
+    public IReadOnlyList<SensitivityPoint> Sensitivity { get; init; } = Array.Empty<SensitivityPoint>();
+
     /// <summary>Minimum SNR over the evaluated outputs, in dB.</summary>
     public double SnrDb => Outputs.Count == 0 ? double.PositiveInfinity : Outputs.Min(o => o.SnrDb);
 

@@ -4,6 +4,7 @@ using Kneron.Quantization.Calibration;
 using Kneron.Quantization.Config;
 using Kneron.Quantization.Diagnostics;
 using Kneron.Quantization.Model;
+using Kneron.Quantization.Performance;
 using Kneron.Quantization.Planning;
 using Kneron.Quantization.Ranges;
 using Kneron.Quantization.Simulation;
@@ -50,7 +51,7 @@ public sealed class Analyzer
             .Concat(inputs.Where(i => i.IsFloat).Select(i => i.Name))
             .ToHashSet();
 
-        var plan = new QuantPlanner(graph, floatTensors).Plan(bits);
+        var plan = new QuantPlanner(graph, floatTensors, config.Platform.Value).Plan(bits);
         var evaluated = EvaluatedTensors(config, plan, floatTensors);
 
         _log($"Loaded and planned the model in {stopwatch.Elapsed.TotalSeconds:0.00} s: {plan.Activations.Count} activations and {plan.Constants.Count} constants to quantize.");
@@ -64,6 +65,7 @@ public sealed class Analyzer
         var (outputs, layerSnr) = MeasureSnr(graph, inputs, floatRunner, quantized, evaluation ?? calibration, evaluated, config);
         _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
+        var (fps, modesTried) = PerformanceEstimate.ForSingleMode(graph, inputs, calibration, layers, config, bits, outputs);
 
         return new AnalysisResult
         {
@@ -79,6 +81,8 @@ public sealed class Analyzer
             Evaluation = evaluation,
             QuantizedModel = quantized,
             Elapsed = stopwatch.Elapsed,
+            FpsEstimate = fps,
+            ModesTried = modesTried,
         };
     }
 

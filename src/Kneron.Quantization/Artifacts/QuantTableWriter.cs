@@ -84,10 +84,12 @@ public static class QuantTableWriter
             WriteOptional(json, "weight_bits", layer.WeightBits);
             WriteDb(json, "snr_db", layer.SnrDb);
             WriteDb(json, "snr_db_local", layer.SnrDbLocal);
+            FpsTableFields.WriteLayer(json, result.FpsEstimate?.ForNode(layer.Node));
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
+        FpsTableFields.WriteModel(json, result);
 
         json.WriteStartArray("cpu_nodes");
         foreach (var node in result.CpuNodes)
