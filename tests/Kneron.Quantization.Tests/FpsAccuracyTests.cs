@@ -40,7 +40,7 @@ public sealed class ReferenceNetworkFixture
         HeldOut = Prepare("MobileNet v1 (224)", ReferenceNetworks.MobileNetV1(), 56.80, 432.6, 284.7, 219.6, 610.0);
     }
 
-    /// <summary>The three networks the efficiencies are fitted on and the 12-of-15 claim is checked on.</summary>
+    /// <summary>The three networks the efficiencies are fitted on and the ±25% check runs on.</summary>
     public IReadOnlyList<ReferenceNetwork> Fitted { get; }
 
     /// <summary>A network left out of the fit, reported to show how the estimate does on unseen data.</summary>
@@ -79,8 +79,8 @@ public sealed class FpsAccuracyTests : IClassFixture<ReferenceNetworkFixture>
 {
     private const double Tolerance = 0.25;
 
-    // NOTE: the goal is 12 of 15 cells; the estimate reaches 10 (ResNet50 v1.5
-    // is estimated 10–53% too fast on every platform), so the test guards 10.
+    // NOTE: the goal is 12 of 15 cells, but the estimate reaches 10. ResNet50
+    // v1.5 is estimated 10–53% too fast on every platform.
     private const int RequiredCellsWithinTolerance = 10;
 
     private static readonly Platform[] Platforms = ReferenceNetworkFixture.Platforms;
@@ -132,7 +132,7 @@ public sealed class FpsAccuracyTests : IClassFixture<ReferenceNetworkFixture>
 
     /// <summary>
     /// Refits each platform's compute and memory efficiency and checks that
-    /// platforms.json holds the fitted values, so a change to the estimator
+    /// platforms.json contains the fitted values, so a change to the estimator
     /// or the data cannot leave stale factors behind.
     /// </summary>
     [Fact]
@@ -176,7 +176,7 @@ public sealed class FpsAccuracyTests : IClassFixture<ReferenceNetworkFixture>
     /// <summary>
     /// Minimises Σ (ln estimated FPS − ln published FPS)² over the three
     /// fitted networks, over compute efficiency in [0.01, 2] and memory
-    /// efficiency in [0.01, 100], by a log-spaced grid search refined four
+    /// efficiency in [0.01, 100], by a log-spaced grid search refined five
     /// times around the best point.
     /// </summary>
     private (double Compute, double Memory) FitEfficiencies(PlatformParameters parameters)

@@ -19,7 +19,7 @@ public sealed class ReferenceNetworks
         _builder.Input(input, shape);
     }
 
-    /// <summary>MobileNet v2 1.0 (Sandler et al. 2018, table 2): inverted residual blocks with ReLU6.</summary>
+    /// <summary>MobileNet v2 1.0: inverted residual blocks (expansion, channels, repeats, stride) with ReLU6.</summary>
     public static ModelProto MobileNetV2()
     {
         var net = new ReferenceNetworks("image", 1, 3, 224, 224);
@@ -48,7 +48,7 @@ public sealed class ReferenceNetworks
         return net.Classifier(x, 1280);
     }
 
-    /// <summary>MobileNet v1 1.0 (Howard et al. 2017, table 1): depthwise-separable blocks with ReLU6.</summary>
+    /// <summary>MobileNet v1 1.0: 13 depthwise-separable blocks with ReLU6.</summary>
     public static ModelProto MobileNetV1()
     {
         var net = new ReferenceNetworks("image", 1, 3, 224, 224);
@@ -69,7 +69,7 @@ public sealed class ReferenceNetworks
         return net.Classifier(x, channels);
     }
 
-    /// <summary>ResNet50 v1.5 (He et al. 2016, with the stride on the 3×3 Conv of each bottleneck).</summary>
+    /// <summary>ResNet50 v1.5: bottleneck stages of 3, 4, 6 and 3 blocks, with the stride on the 3×3 Conv (the v1.5 change).</summary>
     public static ModelProto ResNet50()
     {
         var net = new ReferenceNetworks("image", 1, 3, 224, 224);
@@ -94,7 +94,7 @@ public sealed class ReferenceNetworks
         return net.Classifier(x, channels);
     }
 
-    /// <summary>Tiny YOLOv3 (Redmon and Farhadi 2018, darknet yolov3-tiny.cfg) at 416×416 with 80 classes.</summary>
+    /// <summary>Tiny YOLOv3 at 416×416 with 80 classes: two detection heads at 13×13 and 26×26.</summary>
     public static ModelProto TinyYoloV3()
     {
         var net = new ReferenceNetworks("image", 1, 3, 416, 416);

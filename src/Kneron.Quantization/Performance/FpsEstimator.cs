@@ -45,7 +45,11 @@ public static class FpsEstimator
             double computeSeconds = cost.Macs / (parameters.EffectiveInt8MacsPerSecond * ThroughputFactor(parameters, datapathBits, weightBits));
             double memorySeconds = bytes / parameters.EffectiveBandwidthBytesPerSecond;
             double seconds = Math.Max(computeSeconds, memorySeconds);
-            Bound? bound = seconds == 0 ? null : computeSeconds >= memorySeconds ? Bound.Compute : Bound.Memory;
+            Bound? bound = null;
+            if (seconds > 0)
+            {
+                bound = computeSeconds >= memorySeconds ? Bound.Compute : Bound.Memory;
+            }
             estimates.Add(new LayerEstimate(layer.Node, layer.OpType, layer.Category, cost.Macs, bytes, seconds * 1000, bound));
         }
 
