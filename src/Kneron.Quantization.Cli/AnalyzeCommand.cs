@@ -140,13 +140,14 @@ public sealed class AnalyzeCommand
         $"datapath {Planning.ModeResolver.ModeName(result.Mode.Datapath)}, weight {Planning.ModeResolver.ModeName(result.Mode.Weight)}"
         + (result.Config.DatapathBitwidthMode.Value == Config.BitwidthMode.Auto ? " (chosen by auto)" : "");
 
-    /// <summary>The one line per model the build relays: mode, SNR per output, artifact and time.</summary>
+    /// <summary>The one line per model the build relays: mode, SNR per output, estimated FPS, artifact and time.</summary>
     public static string Summary(AnalysisResult result, string artifactPath)
     {
         var snrs = string.Join(", ", result.Outputs.Select(o => $"{o.Name} {ReportWriter.Db(o.SnrDb)}"));
         var verdict = result.Passed ? "passed" : "below threshold";
         return $"{Path.GetFileName(result.ModelPath)}: KL{(int)result.Config.Platform.Value} {ModeName(result)}; SNR {snrs}; "
             + $"min {ReportWriter.Db(result.SnrDb)} vs threshold {ReportWriter.Db(result.SnrThresholdDb)} ({verdict}); "
+            + (result.FpsEstimate is { } fps ? $"~{fps.Fps.ToString("0", CultureInfo.InvariantCulture)} FPS (estimate); " : "")
             + $"{artifactPath}; {result.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s";
     }
 

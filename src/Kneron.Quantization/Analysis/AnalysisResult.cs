@@ -18,9 +18,6 @@ public sealed record OutputSnr(string Name, string EvaluatedTensor, double SnrDb
 /// </summary>
 public sealed record LayerResult(string Node, string OpType, string Category, int? DatapathBits, int? WeightBits, string? Tensor, double? SnrDb, double? SnrDbLocal);
 
-/// <summary>One configuration tried (the chosen one, every mode of <c>auto</c>), with its minimum output SNR.</summary>
-public sealed record ModeTrial(string DatapathMode, string WeightMode, double SnrDb, bool Passed);
-
 /// <summary>Everything one analysis found, for the artifacts and the summary line.</summary>
 public sealed class AnalysisResult
 {
@@ -43,9 +40,6 @@ public sealed class AnalysisResult
 
     public required IReadOnlyList<string> CpuNodes { get; init; }
 
-    /// <summary>Every configuration evaluated, in the order tried; one entry unless the mode is <c>auto</c>.</summary>
-    public required IReadOnlyList<ModeTrial> ModesTried { get; init; }
-
     /// <summary>mixbw's candidates, most sensitive first; empty for other modes.</summary>
     public IReadOnlyList<SensitivityEntry> Sensitivity { get; init; } = Array.Empty<SensitivityEntry>();
 
@@ -60,6 +54,12 @@ public sealed class AnalysisResult
     public required QdqModel QuantizedModel { get; init; }
 
     public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>Estimated NPU frames per second of the chosen mode; null when the estimate could not be made.</summary>
+    public Performance.FpsEstimate? FpsEstimate { get; init; }
+
+    /// <summary>Every mode the analysis ran, in the order tried, with its SNR and estimated FPS; the chosen one marked. One entry unless the mode is <c>auto</c>.</summary>
+    public IReadOnlyList<ModeTrial> ModesTried { get; init; } = Array.Empty<ModeTrial>();
 
     /// <summary>Minimum SNR over the evaluated outputs, in dB.</summary>
     public double SnrDb => Outputs.Count == 0 ? double.PositiveInfinity : Outputs.Min(o => o.SnrDb);

@@ -4,6 +4,8 @@ using Kneron.Quantization.Calibration;
 using Kneron.Quantization.Config;
 using Kneron.Quantization.Diagnostics;
 using Kneron.Quantization.Model;
+using Kneron.Quantization.Performance;
+using Kneron.Quantization.Performance;
 using Kneron.Quantization.Planning;
 using Kneron.Quantization.Ranges;
 using Kneron.Quantization.Simulation;
@@ -58,23 +60,33 @@ public sealed class Analyzer
             .Concat(inputs.Where(i => i.IsFloat).Select(i => i.Name))
             .ToHashSet();
 
-        var planner = new QuantPlanner(graph, floatTensors);
+        var planner = new QuantPlanner(graph, floatTensors, config.Platform.Value);
         var structure = planner.Plan(BitwidthSettings.Uniform(BitWidth.Int8));
         var evaluated = EvaluatedTensors(config, structure, floatTensors);
         _log($"Loaded and planned the model in {stopwatch.Elapsed.TotalSeconds:0.00} s: {structure.Activations.Count} activations and {structure.Constants.Count} constants to quantize.");
 
         var phase = Stopwatch.StartNew();
-        var (ranges, shapes) = CalibrateRanges(floatRunner, calibration, structure, inputs);
+        var ranges = CalibrateRanges(floatRunner, calibration, structure);
+        var shapes = TensorShapes.Measure(graph, inputs, floatRunner, calibration.Enumerate().First());
         var convs = ConvCosts(structure, shapes);
         double Threshold(string tensor, BitWidth bits) => ranges[tensor].Quantile(
             config.DatapathRangeMethod.Value == RangeMethod.Minmax ? 1.0
             : bits == BitWidth.Int16 ? config.Percentage16b.Value
             : config.Percentage.Value);
+        FpsEstimate? Estimate(IReadOnlyList<LayerResult> layers, BitWidth datapath) =>
+            FpsEstimator.Estimate(graph, shapes, layers, config.Platform.Value, (int)datapath);
         _log($"Calibrated ranges in {phase.Elapsed.TotalSeconds:0.00} s.");
 
         phase.Restart();
         var evaluationSamples = evaluation ?? calibration;
-        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, floatRunner, evaluated, Threshold, evaluationSamples);
+        double FpsOf(BitwidthSettings candidate)
+        {
+            var candidatePlan = planner.Plan(candidate);
+            var candidateLayers = candidatePlan.Layers.Select(layer => ToLayerResult(layer, candidatePlan, EmptyLayerSnr)).ToList();
+            return Estimate(candidateLayers, candidate.Datapath)?.Fps ?? double.NaN;
+        }
+
+        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, floatRunner, evaluated, Threshold, evaluationSamples, FpsOf);
         _log($"Chose {chosen.Name} in {phase.Elapsed.TotalSeconds:0.00} s.");
 
         phase.Restart();
@@ -83,13 +95,13 @@ public sealed class Analyzer
         var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
         var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, evaluationSamples, config);
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
+        var fps = Estimate(layers, settings.Datapath);
         _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
 
-        if (modesTried.Count == 0)
-        {
-            var snr = outputs.Count == 0 ? double.PositiveInfinity : outputs.Min(o => o.SnrDb);
-            modesTried.Add(new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), snr, snr >= config.SnrThresholdDb.Value));
-        }
+        // The chosen mode's entry carries the final SNR, measured on the quantized model itself.
+        double finalSnr = outputs.Count == 0 ? double.PositiveInfinity : outputs.Min(o => o.SnrDb);
+        var chosenTrial = new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), finalSnr, fps?.Fps ?? double.NaN, Chosen: true);
+        var allTrials = modesTried.Take(Math.Max(0, modesTried.Count - 1)).Append(chosenTrial).ToList();
 
         return new AnalysisResult
         {
@@ -102,13 +114,14 @@ public sealed class Analyzer
             Table = quantized.Table,
             Layers = layers,
             CpuNodes = plan.CpuNodes,
-            ModesTried = modesTried,
+            ModesTried = allTrials,
             Sensitivity = sensitivity,
             ConvCosts = convs,
             Calibration = calibration,
             Evaluation = evaluation,
             QuantizedModel = quantized,
             Elapsed = stopwatch.Elapsed,
+            FpsEstimate = fps,
         };
     }
 
@@ -120,7 +133,8 @@ public sealed class Analyzer
     /// </summary>
     private (ModeRequest Chosen, BitwidthSettings Settings, List<ModeTrial> Tried, IReadOnlyList<SensitivityEntry> Sensitivity) ChooseMode(
         ModeRequest request, QuantConfig config, OnnxGraph graph, IReadOnlyList<ModelInput> inputs, QuantPlan structure, IReadOnlyList<ConvCost> convs,
-        QuantPlanner planner, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold, SampleSet samples)
+        QuantPlanner planner, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold, SampleSet samples,
+        Func<BitwidthSettings, double> fpsOf)
     {
         var tried = new List<ModeTrial>();
         if (request.Datapath != BitwidthMode.Auto && !request.UsesMixBw)
@@ -146,15 +160,16 @@ public sealed class Analyzer
             var (settings, sensitivity) = Settings(candidate, config, structure, convs, trials, samples);
             double snr = trials.MinimumSnr(settings, samples.Enumerate());
             bool passed = snr >= snrThreshold;
-            tried.Add(new ModeTrial(ModeResolver.ModeName(candidate.Datapath), ModeResolver.ModeName(candidate.Weight), snr, passed));
-            _log($"auto: {candidate.Name} reaches {snr:0.00} dB.");
+            double fps = fpsOf(settings);
+            tried.Add(new ModeTrial(ModeResolver.ModeName(candidate.Datapath), ModeResolver.ModeName(candidate.Weight), snr, fps, Chosen: passed));
+            _log($"auto: {candidate.Name} reaches {snr:0.00} dB at an estimated {fps:0} FPS.");
             if (passed)
             {
                 return (candidate, settings, tried, sensitivity);
             }
         }
 
-        var list = string.Join("; ", tried.Select(t => $"{t.DatapathMode}/{t.WeightMode} {Artifacts.ReportWriter.Db(t.SnrDb)}"));
+        var list = string.Join("; ", tried.Select(t => $"{t.DatapathBitwidthMode}/{t.WeightBitwidthMode} {Artifacts.ReportWriter.Db(t.SnrDb)}"));
         throw new KnqException(ModeCodes.NoModeMeetsThreshold, config.SnrThresholdDb.Location,
             $"No mode that {config.Platform.Value} runs reaches snr_threshold {Artifacts.ReportWriter.Db(snrThreshold)}: {list}. Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models).");
     }
@@ -203,25 +218,15 @@ public sealed class Analyzer
 
     /// <summary>
     /// Streams the float model over the calibration samples, keeping one
-    /// |x| histogram per planned activation, and records the shapes of the
-    /// Conv inputs and outputs on the first sample for the MAC counts.
+    /// |x| histogram per planned activation.
     /// </summary>
-    private static (Dictionary<string, AbsHistogram> Ranges, Dictionary<string, long[]> Shapes) CalibrateRanges(
-        OrtRunner floatRunner, SampleSet samples, QuantPlan plan, IReadOnlyList<ModelInput> inputs)
+    private static Dictionary<string, AbsHistogram> CalibrateRanges(OrtRunner floatRunner, SampleSet samples, QuantPlan plan)
     {
         var histograms = plan.Activations.ToDictionary(a => a.Tensor, _ => new AbsHistogram());
         var names = histograms.Keys.ToList();
-        var shapeNames = plan.ConvLayers.SelectMany(c => new[] { c.InputTensor, c.OutputTensor }).Distinct().ToList();
-        var shapes = new Dictionary<string, long[]>();
-        foreach (var input in inputs)
-        {
-            shapes[input.Name] = input.Shape.ToArray();
-        }
-
-        bool first = true;
         foreach (var sample in samples.Enumerate())
         {
-            using var outputs = floatRunner.Run(sample, first ? names.Union(shapeNames).ToList() : names);
+            using var outputs = floatRunner.Run(sample, names);
             foreach (var name in names)
             {
                 var histogram = histograms[name];
@@ -232,32 +237,19 @@ public sealed class Analyzer
                     throw TrialRunner.NonFinite(name, sample);
                 }
             }
-
-            if (first)
-            {
-                foreach (var name in shapeNames)
-                {
-                    if (outputs.Shape(name) is { } shape)
-                    {
-                        shapes[name] = shape;
-                    }
-                }
-            }
-
-            first = false;
         }
 
-        return (histograms, shapes);
+        return histograms;
     }
 
     /// <summary>MACs per sample of each Conv: per output element for Conv, per input element for ConvTranspose.</summary>
-    private static List<ConvCost> ConvCosts(QuantPlan plan, IReadOnlyDictionary<string, long[]> shapes)
+    private static List<ConvCost> ConvCosts(QuantPlan plan, TensorShapes shapes)
     {
         var costs = new List<ConvCost>();
         foreach (var conv in plan.ConvLayers)
         {
             var tensor = conv.OpType == "ConvTranspose" ? conv.InputTensor : conv.OutputTensor;
-            if (shapes.TryGetValue(tensor, out var shape))
+            if (shapes.TryGet(tensor, out var shape))
             {
                 costs.Add(new ConvCost(conv, shape.Aggregate(1L, (a, b) => a * b) * conv.MacsPerElement));
             }
@@ -280,6 +272,9 @@ public sealed class Analyzer
 
         return new LayerResult(layer.Node, layer.OpType, layer.Category, (int?)activation?.Bits, (int?)weight?.Bits, activation?.Tensor, snr, local);
     }
+
+    private static readonly IReadOnlyDictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)> EmptyLayerSnr =
+        new Dictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)>();
 
     /// <summary>NaN (no signal) becomes null; +∞ (no noise) stays.</summary>
     private static double? Finite(double value) => double.IsNaN(value) ? null : value;

@@ -34,24 +34,7 @@ public static class QuantTableWriter
         json.WriteBoolean("passed", result.Passed);
         json.WriteNumber("seconds", Math.Round(result.Elapsed.TotalSeconds, 3));
 
-        json.WriteStartObject("chosen_mode");
-        json.WriteString("datapath_bitwidth_mode", ModeResolver.ModeName(result.Mode.Datapath));
-        json.WriteString("weight_bitwidth_mode", ModeResolver.ModeName(result.Mode.Weight));
         json.WriteNumber("sixteen_bit_conv_macs_share", Math.Round(result.SixteenBitConvShare, 4));
-        json.WriteEndObject();
-
-        json.WriteStartArray("modes_tried");
-        foreach (var trial in result.ModesTried)
-        {
-            json.WriteStartObject();
-            json.WriteString("datapath_bitwidth_mode", trial.DatapathMode);
-            json.WriteString("weight_bitwidth_mode", trial.WeightMode);
-            WriteDb(json, "snr_db", trial.SnrDb);
-            json.WriteBoolean("passed", trial.Passed);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
 
         json.WriteStartArray("sensitivity");
         foreach (var entry in result.Sensitivity)
@@ -118,10 +101,12 @@ public static class QuantTableWriter
             WriteOptional(json, "weight_bits", layer.WeightBits);
             WriteDb(json, "snr_db", layer.SnrDb);
             WriteDb(json, "snr_db_local", layer.SnrDbLocal);
+            FpsTableFields.WriteLayer(json, result.FpsEstimate?.ForNode(layer.Node));
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
+        FpsTableFields.WriteModel(json, result);
 
         json.WriteStartArray("cpu_nodes");
         foreach (var node in result.CpuNodes)

@@ -10,7 +10,9 @@ namespace Kneron.Quantization.Artifacts;
 /// <summary>
 /// Writes the analysis report as one self-contained HTML file (no scripts,
 /// no network): a summary, the SNR of each output against the threshold,
-/// and a per-layer table with bit widths and per-layer SNR.
+/// the SNR–FPS chart of the modes tried, the mixbw sensitivity chart when
+/// there is sensitivity data, and a per-layer table with bit widths, range,
+/// per-layer SNR, MACs and estimated time.
 /// </summary>
 public static class ReportWriter
 {
@@ -22,9 +24,11 @@ public static class ReportWriter
         html.AppendLine("<!DOCTYPE html>");
         html.AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\">");
         html.AppendLine($"<title>{Encode(title)}</title>");
-        html.AppendLine("<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
-            + "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}"
-            + ".pass{color:#116611;font-weight:bold}.fail{color:#aa1111;font-weight:bold}</style>");
+        html.AppendLine("<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1f2937}"
+            + "h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #e5e7eb;padding-bottom:.2em}table{border-collapse:collapse;margin:1em 0}"
+            + "th,td{border:1px solid #d1d5db;padding:.3em .6em;text-align:left}th{background:#f3f4f6;white-space:nowrap}.scroll{overflow-x:auto}#layer-table td:first-child{word-break:break-all;min-width:16em}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+            + "tr.cpu td{color:#6b7280}.pass{color:#116611;font-weight:bold}.fail{color:#aa1111;font-weight:bold}.note{color:#4b5563;font-size:.92em}"
+            + "svg{display:block;margin:1em 0;background:#fff}svg text{fill:#1f2937}svg .axis-label{font-weight:600}</style>");
         html.AppendLine("</head><body>");
         html.AppendLine($"<h1>{Encode(title)}</h1>");
         if (failed)
@@ -41,6 +45,9 @@ public static class ReportWriter
             $"int{(int)result.Bits.ModelIn} / int{(int)result.Bits.ModelOut} / int{(int)result.Bits.CpuNode} / int{(int)result.Bits.ConstIn}");
         Row(html, "Range method", $"{config.DatapathRangeMethod.Value.ToString().ToLowerInvariant()} (percentage {config.Percentage.Value}, percentage_16b {config.Percentage16b.Value})");
         Row(html, "SNR (minimum over outputs)", $"{Db(result.SnrDb)} (threshold {Db(result.SnrThresholdDb)})");
+        Row(html, "FPS (estimate)", result.FpsEstimate is { } fps
+            ? string.Create(CultureInfo.InvariantCulture, $"~{fps.Fps:0.#} FPS, {fps.TimeMs:0.###} ms per inference on the NPU (estimate, CPU nodes excluded)")
+            : "not estimated");
         Row(html, "Calibration samples", $"{result.Calibration.Count} of {result.Calibration.MatchedFiles.Count} matched files");
         Row(html, "SNR measured on", result.Evaluation is null ? "the calibration samples" : $"a separate evaluation set of {result.Evaluation.Count} samples");
         Row(html, "CPU nodes", result.CpuNodes.Count == 0 ? "none" : string.Join(", ", result.CpuNodes));
@@ -58,26 +65,19 @@ public static class ReportWriter
 
         html.AppendLine("</table>");
 
-        html.AppendLine("<h2 id=\"layers\">Layers</h2>");
-        html.AppendLine("<p>SNR is the layer's quantized output in the fully quantized run against the float model (the error accumulated up to it); "
-            + "local SNR is the same output against its own value just before quantization (this layer's own rounding and clipping).</p>");
-        html.AppendLine("<table><tr><th>node</th><th>op</th><th>category</th><th>datapath bits</th><th>weight bits</th><th>SNR (dB)</th><th>local SNR (dB)</th></tr>");
-        foreach (var layer in result.Layers)
-        {
-            html.AppendLine($"<tr><td>{Encode(layer.Node)}</td><td>{Encode(layer.OpType)}</td><td>{layer.Category}</td>"
-                + $"<td class=\"num\">{layer.DatapathBits?.ToString() ?? ""}</td><td class=\"num\">{layer.WeightBits?.ToString() ?? ""}</td>"
-                + $"<td class=\"num\">{(layer.SnrDb is { } s ? Db(s) : "")}</td><td class=\"num\">{(layer.SnrDbLocal is { } l ? Db(l) : "")}</td></tr>");
-        }
-
-        html.AppendLine("</table></body></html>");
+        ReportSections.AppendModes(html, result);
+        ReportSections.AppendSensitivity(html, result);
+        ReportSections.AppendFpsAssumptions(html, result);
+        ReportSections.AppendLayers(html, result);
+        html.AppendLine("</body></html>");
         return html.ToString();
     }
 
     public static string Db(double value) =>
         double.IsPositiveInfinity(value) ? "+∞ dB" : (Math.Round(value, 2) + 0.0).ToString("0.00", CultureInfo.InvariantCulture) + " dB";
 
-    private static void Row(StringBuilder html, string name, string value) =>
+    internal static void Row(StringBuilder html, string name, string value) =>
         html.AppendLine($"<tr><th>{Encode(name)}</th><td>{Encode(value)}</td></tr>");
 
-    private static string Encode(string text) => WebUtility.HtmlEncode(text);
+    internal static string Encode(string text) => WebUtility.HtmlEncode(text);
 }

@@ -1,3 +1,6 @@
+using Kneron.Quantization.Config;
+using Kneron.Quantization.Performance;
+
 namespace Kneron.Quantization.Planning;
 
 /// <summary>
@@ -69,6 +72,14 @@ public static class OperatorCatalog
         "Add", "Sub", "Mul", "Div", "Concat", "PRelu", "Max", "Min", "Sum",
     };
 
-    public static bool IsCpuNode(Onnx.NodeProto node) =>
-        CpuOps.Contains(node.OpType) || node.Domain is not ("" or "ai.onnx");
+    /// <summary>
+    /// Whether the node runs on the CPU: always for <see cref="CpuOps"/> and
+    /// custom domains, and on <paramref name="platform"/> for every operator
+    /// its NPU does not run (Kneron's operator table). Without a platform only
+    /// the always-CPU operators count.
+    /// </summary>
+    public static bool IsCpuNode(Onnx.NodeProto node, Platform? platform = null) =>
+        CpuOps.Contains(node.OpType)
+        || node.Domain is not ("" or "ai.onnx")
+        || (platform is { } p && !NpuOperatorTable.Default.RunsOnNpu(node.OpType, p));
 }

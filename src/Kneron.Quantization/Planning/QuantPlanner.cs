@@ -26,13 +26,16 @@ public sealed class QuantPlanner
     private readonly IReadOnlySet<string> _floatTensors;
     private readonly HashSet<string> _dynamic = new();
     private readonly HashSet<string> _shapeLike = new();
+    private readonly Platform? _platform;
 
     /// <param name="graph">The normalized graph.</param>
     /// <param name="floatTensors">Every tensor whose element type is float32, as ONNX Runtime reports it.</param>
-    public QuantPlanner(OnnxGraph graph, IReadOnlySet<string> floatTensors)
+    /// <param name="platform">Decides which operators are CPU nodes; null counts only the operators that are CPU nodes on every platform.</param>
+    public QuantPlanner(OnnxGraph graph, IReadOnlySet<string> floatTensors, Platform? platform = null)
     {
         _graph = graph;
         _floatTensors = floatTensors;
+        _platform = platform;
         MarkDynamicTensors();
         MarkShapeLikeTensors();
     }
@@ -67,7 +70,7 @@ public sealed class QuantPlanner
         foreach (var node in _graph.Graph.Node)
         {
             var name = OnnxGraph.DisplayName(node);
-            bool isCpu = OperatorCatalog.IsCpuNode(node);
+            bool isCpu = IsCpuNode(node);
             if (isCpu)
             {
                 cpuNodes.Add(name);
@@ -97,7 +100,7 @@ public sealed class QuantPlanner
         }
 
         // Inputs of CPU nodes take the CPU width at the point where they were last quantized.
-        foreach (var node in _graph.Graph.Node.Where(OperatorCatalog.IsCpuNode))
+        foreach (var node in _graph.Graph.Node.Where(IsCpuNode))
         {
             foreach (var input in node.Input.Where(i => i.Length > 0))
             {
@@ -234,6 +237,14 @@ public sealed class QuantPlanner
         "MatMul" => weight.Dims.Count == 2 ? 1 : null,
         _ => null,
     };
+
+    /// <summary>
+    /// A node is a CPU node when its operator is (see <see cref="OperatorCatalog.IsCpuNode"/>)
+    /// and it computes data: a node whose outputs are constants or shapes is
+    /// folded at compile time, because every input shape is fixed by then.
+    /// </summary>
+    private bool IsCpuNode(NodeProto node) =>
+        OperatorCatalog.IsCpuNode(node, _platform) && node.Output.Any(o => _dynamic.Contains(o) && !_shapeLike.Contains(o));
 
     private bool IsQuantizableActivation(string tensor) =>
         tensor.Length > 0 && _floatTensors.Contains(tensor) && _dynamic.Contains(tensor) && !_shapeLike.Contains(tensor);
