@@ -6,7 +6,7 @@ using Kneron.Quantization.Diagnostics;
 
 namespace Kneron.Quantization.Cli;
 
-public sealed record AnalyzeRequest(string ModelPath, string? ConfigPath, string OutputDirectory, IReadOnlyList<string> Overrides, string? OverridesSource);
+public sealed record AnalyzeRequest(string ModelPath, string? ConfigPath, string OutputDirectory, IReadOnlyList<string> Overrides, string? OverridesSource, bool Sweep = false);
 
 /// <summary>
 /// <c>kneron-quant analyze</c>: runs the analysis of one model and writes its
@@ -37,7 +37,7 @@ public sealed class AnalyzeCommand
             var overridesSource = request.OverridesSource is null ? (SourceLocation?)null : new SourceLocation(request.OverridesSource);
             var config = ConfigLoader.Load(configPath, request.Overrides, overridesSource, diagnostics);
             var analyzer = new Analyzer(diagnostics, message => _output.WriteLine(message));
-            var result = analyzer.Analyze(request.ModelPath, config);
+            var result = analyzer.Analyze(request.ModelPath, config, request.Sweep);
 
             ArtifactWriter.WriteDeps(paths, Dependencies(result));
             if (result.Sensitivity.Count > 0 && (config.Debug.Value || MixBwDebugFromEnvironment()))

@@ -35,24 +35,31 @@ public static class KneronQuantCommand
             Description = "The file that set the --set values (such as a project file); errors about them point there.",
         };
 
-        var analyze = new Command("analyze", "Quantize a model, simulate it and measure the SNR of its outputs against the float model.")
+        Command Define(string name, string description, bool sweep)
         {
-            modelArgument, configOption, outputOption, setOption, overridesSourceOption,
-        };
-        analyze.SetAction(parseResult =>
-        {
-            var request = new AnalyzeRequest(
-                parseResult.GetValue(modelArgument)!.FullName,
-                parseResult.GetValue(configOption)?.FullName,
-                parseResult.GetValue(outputOption)?.FullName ?? Directory.GetCurrentDirectory(),
-                parseResult.GetValue(setOption) ?? Array.Empty<string>(),
-                parseResult.GetValue(overridesSourceOption)?.FullName);
-            return new AnalyzeCommand(output, error).Execute(request);
-        });
+            var command = new Command(name, description)
+            {
+                modelArgument, configOption, outputOption, setOption, overridesSourceOption,
+            };
+            command.SetAction(parseResult =>
+            {
+                var request = new AnalyzeRequest(
+                    parseResult.GetValue(modelArgument)!.FullName,
+                    parseResult.GetValue(configOption)?.FullName,
+                    parseResult.GetValue(outputOption)?.FullName ?? Directory.GetCurrentDirectory(),
+                    parseResult.GetValue(setOption) ?? Array.Empty<string>(),
+                    parseResult.GetValue(overridesSourceOption)?.FullName,
+                    sweep);
+                return new AnalyzeCommand(output, error).Execute(request);
+            });
+            return command;
+        }
 
         var root = new RootCommand("kneron-quant: post-training quantization analysis for Kneron NPUs (KL520, KL530, KL630, KL720, KL730).")
         {
-            analyze,
+            Define("analyze", "Quantize a model, simulate it and measure the SNR of its outputs against the float model.", sweep: false),
+            Define("sweep", "Run every bit-width mode the platform allows (int8, mix light, mixbw, mix balance, int16) and chart SNR against "
+                + "estimated FPS; keeps the cheapest mode that meets snr_threshold.", sweep: true),
         };
 
         var parsed = root.Parse(args);

@@ -40,7 +40,12 @@ public sealed class Analyzer
         _log = log ?? (_ => { });
     }
 
-    public AnalysisResult Analyze(string modelPath, QuantConfig config)
+    /// <param name="sweep">
+    /// Try every mode the platform runs, as <c>auto</c> does but without stopping
+    /// at the first that passes, whatever modes the config names. The result
+    /// keeps the cheapest passing mode, or int16 everywhere when none passes.
+    /// </param>
+    public AnalysisResult Analyze(string modelPath, QuantConfig config, bool sweep = false)
     {
         var stopwatch = Stopwatch.StartNew();
         var request = ModeResolver.Resolve(config, _diagnostics);
@@ -86,7 +91,8 @@ public sealed class Analyzer
             return Estimate(candidateLayers, candidate.Datapath)?.Fps ?? double.NaN;
         }
 
-        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, floatRunner, evaluated, Threshold, evaluationSamples, FpsOf);
+        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, floatRunner, evaluated, Threshold, evaluationSamples, FpsOf, sweep);
+        settings = QuanConfigOverrides.Apply(settings, config, structure);
         _log($"Chose {chosen.Name} in {phase.Elapsed.TotalSeconds:0.00} s.");
 
         phase.Restart();
@@ -134,10 +140,10 @@ public sealed class Analyzer
     private (ModeRequest Chosen, BitwidthSettings Settings, List<ModeTrial> Tried, IReadOnlyList<SensitivityEntry> Sensitivity) ChooseMode(
         ModeRequest request, QuantConfig config, OnnxGraph graph, IReadOnlyList<ModelInput> inputs, QuantPlan structure, IReadOnlyList<ConvCost> convs,
         QuantPlanner planner, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold, SampleSet samples,
-        Func<BitwidthSettings, double> fpsOf)
+        Func<BitwidthSettings, double> fpsOf, bool sweep)
     {
         var tried = new List<ModeTrial>();
-        if (request.Datapath != BitwidthMode.Auto && !request.UsesMixBw)
+        if (!sweep && request.Datapath != BitwidthMode.Auto && !request.UsesMixBw)
         {
             return (request, ModeSettings.For(request, convs, structure, config, null), tried, Array.Empty<SensitivityEntry>());
         }
@@ -148,11 +154,14 @@ public sealed class Analyzer
             .ToList();
         using var simulation = SimulationGraph.Build(graph, structure, inputs, weightWidths, evaluated.Values);
         var trials = new TrialRunner(simulation, floatRunner, planner, evaluated, threshold);
-        if (request.Datapath != BitwidthMode.Auto)
+        if (!sweep && request.Datapath != BitwidthMode.Auto)
         {
             var (settings, sensitivity) = Settings(request, config, structure, convs, trials, samples);
             return (request, settings, tried, sensitivity);
         }
+
+        (ModeRequest Request, BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity)? best = null;
+        (ModeRequest Request, BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity)? last = null;
 
         double snrThreshold = config.SnrThresholdDb.Value;
         foreach (var candidate in ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn))
@@ -161,12 +170,24 @@ public sealed class Analyzer
             double snr = trials.MinimumSnr(settings, samples.Enumerate());
             bool passed = snr >= snrThreshold;
             double fps = fpsOf(settings);
-            tried.Add(new ModeTrial(ModeResolver.ModeName(candidate.Datapath), ModeResolver.ModeName(candidate.Weight), snr, fps, Chosen: passed));
-            _log($"auto: {candidate.Name} reaches {snr:0.00} dB at an estimated {fps:0} FPS.");
-            if (passed)
+            bool chosenNow = passed && best is null;
+            tried.Add(new ModeTrial(ModeResolver.ModeName(candidate.Datapath), ModeResolver.ModeName(candidate.Weight), snr, fps, Chosen: chosenNow));
+            _log($"{(sweep ? "sweep" : "auto")}: {candidate.Name} reaches {snr:0.00} dB at an estimated {fps:0} FPS.");
+            last = (candidate, settings, sensitivity);
+            if (chosenNow)
             {
-                return (candidate, settings, tried, sensitivity);
+                best = last;
+                if (!sweep)
+                {
+                    return (candidate, settings, tried, sensitivity);
+                }
             }
+        }
+
+        if (sweep)
+        {
+            var kept = best ?? last!.Value;
+            return (kept.Request, kept.Settings, tried, kept.Sensitivity);
         }
 
         var list = string.Join("; ", tried.Select(t => $"{t.DatapathBitwidthMode}/{t.WeightBitwidthMode} {Artifacts.ReportWriter.Db(t.SnrDb)}"));
