@@ -38,10 +38,12 @@ public static class MixBwSearch
         }
 
         // Phase 1: one configuration per candidate, everything at 16 bit but the candidate.
+        // Convs whose output width another key fixes (model output, CPU node) are no datapath candidates.
+        var datapathCandidates = ModeSettings.DatapathCandidates(convs, structure).Select(c => c.Layer.Node).ToHashSet();
         var measured = new List<(ConvCost Conv, string Kind, double SnrDb)>();
         foreach (var conv in convs)
         {
-            foreach (var kind in kinds)
+            foreach (var kind in kinds.Where(k => k == "weight" || datapathCandidates.Contains(conv.Layer.Node)))
             {
                 var others = allNodes.Where(n => n != conv.Layer.Node).ToHashSet();
                 var selection = kind == "datapath"

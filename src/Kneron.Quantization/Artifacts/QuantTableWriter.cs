@@ -97,6 +97,15 @@ public static class QuantTableWriter
             json.WriteString("node", layer.Node);
             json.WriteString("op_type", layer.OpType);
             json.WriteString("category", layer.Category);
+            if (layer.Tensor is null)
+            {
+                json.WriteNull("tensor");
+            }
+            else
+            {
+                json.WriteString("tensor", layer.Tensor);
+            }
+
             WriteOptional(json, "datapath_bits", layer.DatapathBits);
             WriteOptional(json, "weight_bits", layer.WeightBits);
             WriteDb(json, "snr_db", layer.SnrDb);

@@ -116,23 +116,27 @@ public static class ModeResolver
         }
     }
 
+    /// <summary>
+    /// Checks the mixbw pairing. The error points at the key that breaks it,
+    /// or at the mixbw key when the other one was left at its default.
+    /// </summary>
     private static void CheckMixBwPair(Located<BitwidthMode> datapath, Located<BitwidthMode> weight)
     {
         if (datapath.Value == BitwidthMode.MixBw && weight.Value is not (BitwidthMode.Int16 or BitwidthMode.MixBw))
         {
-            throw new KnqException(ModeCodes.InvalidMixBwCombination, weight.Location,
+            throw new KnqException(ModeCodes.InvalidMixBwCombination, weight.IsSet ? weight.Location : datapath.Location,
                 $"datapath_bitwidth_mode 'mixbw' needs weight_bitwidth_mode 'int16' (rank datapath widths only) or 'mixbw' (rank both), got '{ModeName(weight.Value)}'"
                 + (weight.IsSet ? "." : " (the default). Add weight_bitwidth_mode: int16 or weight_bitwidth_mode: mixbw."));
         }
 
         if (weight.Value == BitwidthMode.MixBw && datapath.Value is not (BitwidthMode.Int16 or BitwidthMode.MixBw))
         {
-            throw new KnqException(ModeCodes.InvalidMixBwCombination, datapath.Location,
+            throw new KnqException(ModeCodes.InvalidMixBwCombination, datapath.IsSet ? datapath.Location : weight.Location,
                 $"weight_bitwidth_mode 'mixbw' needs datapath_bitwidth_mode 'int16' (rank weight widths only) or 'mixbw' (rank both), got '{ModeName(datapath.Value)}'"
                 + (datapath.IsSet ? "." : " (the default). Add datapath_bitwidth_mode: int16 or datapath_bitwidth_mode: mixbw."));
         }
 
-        if (datapath.Value == BitwidthMode.Auto && weight.IsSet && weight.Value != BitwidthMode.Int8)
+        if (datapath.Value == BitwidthMode.Auto && weight.IsSet)
         {
             throw new KnqException(ModeCodes.InvalidMixBwCombination, weight.Location,
                 "datapath_bitwidth_mode 'auto' chooses the weight widths too; remove weight_bitwidth_mode.");

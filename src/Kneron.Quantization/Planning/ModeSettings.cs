@@ -34,8 +34,8 @@ public static class ModeSettings
         var nodeDatapath = new Dictionary<string, BitWidth>();
         var nodeWeight = new Dictionary<string, BitWidth>();
 
-        var datapath = Side(request.Datapath, convs, config, mixbw?.DatapathNodes, nodeDatapath);
-        var weight = Side(request.Weight, convs, config, mixbw?.WeightNodes, nodeWeight);
+        var datapath = Side(request.Datapath, DatapathCandidates(convs, structure), config, mixbw?.DatapathNodes, nodeDatapath, TotalMacs(convs));
+        var weight = Side(request.Weight, convs, config, mixbw?.WeightNodes, nodeWeight, TotalMacs(convs));
 
         if (request.Datapath == BitwidthMode.MixLight)
         {
@@ -53,7 +53,8 @@ public static class ModeSettings
     }
 
     /// <summary>Fills the per-Conv widths of one side (datapath or weights) and returns that side's width for everything else.</summary>
-    private static BitWidth Side(BitwidthMode mode, IReadOnlyList<ConvCost> convs, QuantConfig config, IReadOnlySet<string>? promoted, Dictionary<string, BitWidth> perNode)
+    private static BitWidth Side(BitwidthMode mode, IReadOnlyList<ConvCost> convs, QuantConfig config, IReadOnlySet<string>? promoted,
+        Dictionary<string, BitWidth> perNode, double totalMacs)
     {
         switch (mode)
         {
@@ -66,10 +67,10 @@ public static class ModeSettings
             case BitwidthMode.MixLight:
                 var maxChannels = config.MixLightMaxChannels.Value;
                 var candidates = convs.Where(c => c.Layer.InChannels <= maxChannels || c.Layer.OutChannels <= maxChannels);
-                Assign(perNode, convs, CheapestWithin(candidates, TotalMacs(convs) * config.MixLightFlopsRatio.Value));
+                Assign(perNode, convs, CheapestWithin(candidates, totalMacs * config.MixLightFlopsRatio.Value));
                 return BitWidth.Int8;
             case BitwidthMode.MixBalance:
-                Assign(perNode, convs, CheapestWithin(convs, TotalMacs(convs) * config.MixBalanceFlopsRatio.Value));
+                Assign(perNode, convs, CheapestWithin(convs, totalMacs * config.MixBalanceFlopsRatio.Value));
                 return BitWidth.Int16;
             case BitwidthMode.MixBw:
                 Assign(perNode, convs, promoted ?? new HashSet<string>());
@@ -104,6 +105,17 @@ public static class ModeSettings
         }
 
         return chosen;
+    }
+
+    /// <summary>
+    /// The Convs whose output width a datapath mode decides: not those whose
+    /// output is a model output or feeds a CPU node, since their own keys fix
+    /// those widths and spending budget on them would change nothing.
+    /// </summary>
+    public static IReadOnlyList<ConvCost> DatapathCandidates(IReadOnlyList<ConvCost> convs, QuantPlan structure)
+    {
+        var roles = structure.Activations.ToDictionary(a => a.Tensor, a => a.Role);
+        return convs.Where(c => roles.GetValueOrDefault(c.Layer.OutputTensor) == ActivationRole.Datapath).ToList();
     }
 
     public static double TotalMacs(IEnumerable<ConvCost> convs) => convs.Sum(c => (double)c.Macs);
