@@ -107,7 +107,22 @@ public sealed class Analyzer
         // The chosen mode's entry carries the final SNR, measured on the quantized model itself.
         double finalSnr = outputs.Count == 0 ? double.PositiveInfinity : outputs.Min(o => o.SnrDb);
         var chosenTrial = new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), finalSnr, fps?.Fps ?? double.NaN, Chosen: true);
-        var allTrials = modesTried.Take(Math.Max(0, modesTried.Count - 1)).Append(chosenTrial).ToList();
+        // Trials of auto and sweep were measured on the simulation graph; the chosen one's entry takes
+        // the final figure. With no passing mode, sweep keeps the last one tried.
+        // NOTE: the simulation graph's SNR can differ from the QDQ model's by up to about 1 dB (float
+        // biases, another Conv summation order), so a mode auto keeps by a thinner margin may still
+        // fail the final measurement; the build then reports that failure.
+        int chosenIndex = modesTried.FindIndex(t => t.Chosen);
+        var allTrials = new List<ModeTrial>(modesTried);
+        if (allTrials.Count == 0)
+        {
+            allTrials.Add(chosenTrial);
+        }
+        else
+        {
+            allTrials[chosenIndex >= 0 ? chosenIndex : allTrials.Count - 1] = chosenTrial;
+        }
+
 
         return new AnalysisResult
         {
