@@ -34,6 +34,12 @@ public sealed class AnalyzeCommand
 
         try
         {
+            if (File.Exists(request.OutputDirectory))
+            {
+                throw new KnqException(FileSystemCodes.OutputNotWritable, new SourceLocation(request.OutputDirectory),
+                    $"The output folder '{request.OutputDirectory}' is a file. Pass a folder with --output.");
+            }
+
             var overridesSource = request.OverridesSource is null ? (SourceLocation?)null : new SourceLocation(request.OverridesSource);
             var config = ConfigLoader.Load(configPath, request.Overrides, overridesSource, diagnostics);
             var analyzer = new Analyzer(diagnostics, message => _output.WriteLine(message));

@@ -65,7 +65,11 @@ public static class KneronQuantCommand
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var parseError in parsed.Errors)
+            // "Required command was not provided" only repeats what a more specific error says.
+            var errors = parsed.Errors.Count > 1
+                ? parsed.Errors.Where(e => !e.Message.Contains("Required command", StringComparison.Ordinal)).ToList()
+                : parsed.Errors.ToList();
+            foreach (var parseError in errors)
             {
                 error.WriteLine(new Diagnostic(GeneralCodes.InvalidCommandLine, DiagnosticSeverity.Error, new SourceLocation("kneron-quant"),
                     $"{parseError.Message} Run 'kneron-quant --help' for usage."));

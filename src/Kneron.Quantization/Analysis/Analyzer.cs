@@ -56,7 +56,7 @@ public sealed class Analyzer
 
         var calibration = SampleSetLoader.Load(config, config.Calibration, inputs);
         var evaluation = config.Evaluation is null ? null : SampleSetLoader.Load(config, config.Evaluation, inputs);
-        _log($"Calibrating on {calibration.Count} samples{(evaluation is null ? "" : $", evaluating on {evaluation.Count}")}.");
+        _log($"Calibrating on {Count(calibration.Count, "sample")}{(evaluation is null ? "" : $", evaluating on {Count(evaluation.Count, "sample")}")}.");
 
         using var floatRunner = OrtRunner.Create(graph, inputs, extraOutputs: null, simulateQuantization: false);
         var floatTensors = floatRunner.OutputTypes
@@ -311,6 +311,8 @@ public sealed class Analyzer
 
     private static readonly IReadOnlyDictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)> EmptyLayerSnr =
         new Dictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)>();
+
+    private static string Count(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 
     /// <summary>NaN (no signal) becomes null; +∞ (no noise) stays.</summary>
     private static double? Finite(double value) => double.IsNaN(value) ? null : value;

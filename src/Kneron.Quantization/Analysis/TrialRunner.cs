@@ -154,6 +154,9 @@ internal sealed class TrialRunner
     }
 
     public static KnqException NonFinite(string tensor, Sample sample) =>
-        new(SimulationCodes.NonFiniteFloatOutput, new SourceLocation(sample.Sources.FirstOrDefault() ?? ""),
-            $"The float model produced NaN or infinite values in tensor '{tensor}' on this sample. Check the sample and its preprocessing; the model cannot be quantized from such values.");
+        sample.Inputs.ContainsKey(tensor)
+            ? new(SimulationCodes.NonFiniteFloatOutput, new SourceLocation(sample.Sources.FirstOrDefault() ?? ""),
+                $"This sample holds NaN or infinite values for model input '{tensor}'. Replace the file or fix the tool that wrote it.")
+            : new(SimulationCodes.NonFiniteFloatOutput, new SourceLocation(sample.Sources.FirstOrDefault() ?? ""),
+                $"The float model produced NaN or infinite values in tensor '{tensor}' on this sample. Check the sample and its preprocessing; the model cannot be quantized from such values.");
 }

@@ -26,7 +26,7 @@ public static class ReportWriter
         html.AppendLine($"<title>{Encode(title)}</title>");
         html.AppendLine("<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1f2937}"
             + "h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #e5e7eb;padding-bottom:.2em}table{border-collapse:collapse;margin:1em 0}"
-            + "th,td{border:1px solid #d1d5db;padding:.3em .6em;text-align:left}th{background:#f3f4f6;white-space:nowrap}.scroll{overflow-x:auto}#layer-table td:first-child{word-break:break-all;min-width:16em}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+            + "th,td{border:1px solid #d1d5db;padding:.3em .6em;text-align:left}th{background:#f3f4f6;white-space:nowrap}.scroll{overflow-x:auto}#layer-table td:first-child,#noisiest-table td:first-child{overflow-wrap:anywhere;min-width:14em}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
             + "tr.cpu td{color:#6b7280}.pass{color:#116611;font-weight:bold}.fail{color:#aa1111;font-weight:bold}.note{color:#4b5563;font-size:.92em}"
             + "svg{display:block;margin:1em 0;background:#fff}svg text{fill:#1f2937}svg .axis-label{font-weight:600}</style>");
         html.AppendLine("</head><body>");
@@ -65,12 +65,47 @@ public static class ReportWriter
 
         html.AppendLine("</table>");
 
+        AppendNoisiestLayers(html, result, failed);
         ReportSections.AppendModes(html, result);
         ReportSections.AppendSensitivity(html, result);
         ReportSections.AppendFpsAssumptions(html, result);
         ReportSections.AppendLayers(html, result);
         html.AppendLine("</body></html>");
         return html.ToString();
+    }
+
+    /// <summary>
+    /// Lists the ten layers with the lowest local SNR (their own rounding and
+    /// clipping), the first place to look when an output misses the threshold,
+    /// and, for a failed run, what usually helps.
+    /// </summary>
+    private static void AppendNoisiestLayers(StringBuilder html, AnalysisResult result, bool failed)
+    {
+        var noisiest = result.Layers.Where(l => l.SnrDbLocal is not null).OrderBy(l => l.SnrDbLocal).Take(10).ToList();
+        if (noisiest.Count == 0)
+        {
+            return;
+        }
+
+        html.AppendLine("<h2 id=\"noisiest\">Noisiest layers</h2>");
+        html.AppendLine("<p>The layers whose own quantization loses most (lowest local SNR). A layer with a low local SNR and "
+            + "a large drop in accumulated SNR after it is the one to move to 16 bit.</p>");
+        html.AppendLine("<table id=\"noisiest-table\"><tr><th>node</th><th>op</th><th>datapath bits</th><th>weight bits</th><th>local SNR (dB)</th><th>accumulated SNR (dB)</th></tr>");
+        foreach (var layer in noisiest)
+        {
+            html.AppendLine($"<tr><td>{Encode(layer.Node)}</td><td>{Encode(layer.OpType)}</td><td class=\"num\">{layer.DatapathBits}</td>"
+                + $"<td class=\"num\">{layer.WeightBits?.ToString() ?? ""}</td><td class=\"num\">{Db(layer.SnrDbLocal!.Value)}</td>"
+                + $"<td class=\"num\">{(layer.SnrDb is { } snr ? Db(snr) : "")}</td></tr>");
+        }
+
+        html.AppendLine("</table>");
+        if (failed)
+        {
+            html.AppendLine("<p>What usually helps: <code>datapath_bitwidth_mode: auto</code> to let the analysis try the mixed modes; "
+                + "<code>mixbw</code> with a larger <code>flops_ratio</code>; <code>model_out_bitwidth_mode: int16</code> when an output's "
+                + "own layer is the noisiest; <code>percentage: 1.0</code> for detection models, whose rare large values matter; "
+                + "more and more typical calibration images.</p>");
+        }
     }
 
     public static string Db(double value) =>

@@ -54,8 +54,12 @@ public sealed class OnnxGraph
         }
         catch (InvalidProtocolBufferException ex)
         {
+            // Protobuf reports a file cut short as input that "ended unexpectedly"; anything else is not ONNX at all.
+            var truncated = ex.Message.Contains("ended unexpectedly", StringComparison.OrdinalIgnoreCase);
             throw new KnqException(ModelCodes.InvalidModel, new SourceLocation(fullPath),
-                $"'{System.IO.Path.GetFileName(fullPath)}' is not a valid ONNX model ({ex.Message}). The file may be truncated; export or download it again.", ex);
+                truncated
+                    ? $"'{System.IO.Path.GetFileName(fullPath)}' is truncated: the ONNX data ends in the middle of a field. Export or download the model again."
+                    : $"'{System.IO.Path.GetFileName(fullPath)}' is not an ONNX model (protobuf: {ex.Message}). Check that the path names the exported .onnx file.", ex);
         }
 
         if (model.Graph is null || model.IrVersion == 0)
