@@ -71,8 +71,13 @@ public sealed class Analyzer
         _log($"Loaded and planned the model in {stopwatch.Elapsed.TotalSeconds:0.00} s: {structure.Activations.Count} activations and {structure.Constants.Count} constants to quantize.");
 
         var phase = Stopwatch.StartNew();
-        var ranges = CalibrateRanges(floatRunner, calibration, structure);
-        var shapes = TensorShapes.Measure(graph, inputs, floatRunner, calibration.Enumerate().First());
+        using var references = new ReferenceStore(evaluated.Values.Distinct().ToList());
+        var (ranges, shapes) = Calibrate(graph, inputs, floatRunner, calibration, structure, references, storeReferences: evaluation is null);
+        if (evaluation is not null)
+        {
+            StoreReferences(floatRunner, evaluation, references);
+        }
+
         var convs = ConvCosts(structure, shapes);
         double Threshold(string tensor, BitWidth bits) => ranges[tensor].Quantile(
             config.DatapathRangeMethod.Value == RangeMethod.Minmax ? 1.0
@@ -91,7 +96,7 @@ public sealed class Analyzer
             return Estimate(candidateLayers, candidate.Datapath)?.Fps ?? double.NaN;
         }
 
-        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, floatRunner, evaluated, Threshold, evaluationSamples, FpsOf, sweep);
+        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, references, evaluated, Threshold, evaluationSamples, FpsOf, sweep);
         settings = QuanConfigOverrides.Apply(settings, config, structure);
         _log($"Chose {chosen.Name} in {phase.Elapsed.TotalSeconds:0.00} s.");
 
@@ -99,7 +104,7 @@ public sealed class Analyzer
         var plan = planner.Plan(settings);
         var thresholds = plan.Activations.ToDictionary(a => a.Tensor, a => Threshold(a.Tensor, a.Bits));
         var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
-        var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, evaluationSamples, config);
+        var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, references, evaluationSamples, config);
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
         var fps = Estimate(layers, settings.Datapath);
         _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
@@ -154,7 +159,7 @@ public sealed class Analyzer
     /// </summary>
     private (ModeRequest Chosen, BitwidthSettings Settings, List<ModeTrial> Tried, IReadOnlyList<SensitivityEntry> Sensitivity) ChooseMode(
         ModeRequest request, QuantConfig config, OnnxGraph graph, IReadOnlyList<ModelInput> inputs, QuantPlan structure, IReadOnlyList<ConvCost> convs,
-        QuantPlanner planner, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold, SampleSet samples,
+        QuantPlanner planner, ReferenceStore references, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold, SampleSet samples,
         Func<BitwidthSettings, double> fpsOf, bool sweep)
     {
         var tried = new List<ModeTrial>();
@@ -167,11 +172,12 @@ public sealed class Analyzer
         var weightWidths = ModeResolver.AllowedWidths(config.Platform.Value)
             .Where(w => w != BitWidth.Int4 || request.Weight == BitwidthMode.Int4)
             .ToList();
-        using var simulation = SimulationGraph.Build(graph, structure, inputs, weightWidths, evaluated.Values);
-        var trials = new TrialRunner(simulation, floatRunner, planner, evaluated, threshold);
+        using var simulation = SimulationGraph.Build(graph, structure, inputs, weightWidths, references.Names);
+        double MinimumSnr(BitwidthSettings settings, IEnumerable<Sample> trialSamples, int count) =>
+            TrialRunner.MinimumSnr(simulation, planner.Plan(settings), threshold, references, trialSamples, count);
         if (!sweep && request.Datapath != BitwidthMode.Auto)
         {
-            var (settings, sensitivity) = Settings(request, config, structure, convs, trials, samples);
+            var (settings, sensitivity) = Settings(request, config, structure, convs, MinimumSnr, samples);
             return (request, settings, tried, sensitivity);
         }
 
@@ -181,8 +187,8 @@ public sealed class Analyzer
         double snrThreshold = config.SnrThresholdDb.Value;
         foreach (var candidate in ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn))
         {
-            var (settings, sensitivity) = Settings(candidate, config, structure, convs, trials, samples);
-            double snr = trials.MinimumSnr(settings, samples.Enumerate());
+            var (settings, sensitivity) = Settings(candidate, config, structure, convs, MinimumSnr, samples);
+            double snr = MinimumSnr(settings, samples.Enumerate(), samples.Count);
             bool passed = snr >= snrThreshold;
             double fps = fpsOf(settings);
             bool chosenNow = passed && best is null;
@@ -211,7 +217,8 @@ public sealed class Analyzer
     }
 
     private (BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity) Settings(
-        ModeRequest request, QuantConfig config, QuantPlan structure, IReadOnlyList<ConvCost> convs, TrialRunner trials, SampleSet samples)
+        ModeRequest request, QuantConfig config, QuantPlan structure, IReadOnlyList<ConvCost> convs,
+        Func<BitwidthSettings, IEnumerable<Sample>, int, double> minimumSnr, SampleSet samples)
     {
         if (!request.UsesMixBw)
         {
@@ -220,7 +227,7 @@ public sealed class Analyzer
 
         var subset = samples.Enumerate().Take(SensitivitySamples).ToList();
         var watch = Stopwatch.StartNew();
-        var (selection, ranking) = MixBwSearch.Run(request, convs, structure, config, settings => trials.MinimumSnr(settings, subset));
+        var (selection, ranking) = MixBwSearch.Run(request, convs, structure, config, settings => minimumSnr(settings, subset, subset.Count));
         _log($"mixbw: ranked {ranking.Count} candidates on {subset.Count} samples in {watch.Elapsed.TotalSeconds:0.00} s; {ranking.Count(r => r.Promoted)} promoted to 16 bit.");
         return (ModeSettings.For(request, convs, structure, config, selection), ranking);
     }
@@ -254,18 +261,25 @@ public sealed class Analyzer
 
     /// <summary>
     /// Streams the float model over the calibration samples, keeping one
-    /// |x| histogram per planned activation.
+    /// |x| histogram per planned activation. The first sample's run fetches
+    /// every tensor, for the shapes the MAC counts and the FPS estimate need;
+    /// with <paramref name="storeReferences"/>, each sample's evaluated
+    /// tensors go to the reference store, so the SNR passes need no second
+    /// float pass.
     /// </summary>
-    private static Dictionary<string, AbsHistogram> CalibrateRanges(OrtRunner floatRunner, SampleSet samples, QuantPlan plan)
+    private static (Dictionary<string, AbsHistogram> Ranges, TensorShapes Shapes) Calibrate(OnnxGraph graph, IReadOnlyList<ModelInput> inputs,
+        OrtRunner floatRunner, SampleSet samples, QuantPlan plan, ReferenceStore references, bool storeReferences)
     {
         var histograms = plan.Activations.ToDictionary(a => a.Tensor, _ => new AbsHistogram());
-        var names = histograms.Keys.ToList();
+        var names = histograms.Keys.Union(storeReferences ? references.Names : Array.Empty<string>()).ToList();
+        var everyTensor = floatRunner.OutputTypes.Keys.Union(names).ToList();
+        TensorShapes? shapes = null;
         foreach (var sample in samples.Enumerate())
         {
-            using var outputs = floatRunner.Run(sample, names);
-            foreach (var name in names)
+            using var outputs = floatRunner.Run(sample, shapes is null ? everyTensor : names);
+            shapes ??= TensorShapes.From(graph, inputs, outputs, everyTensor);
+            foreach (var (name, histogram) in histograms)
             {
-                var histogram = histograms[name];
                 long before = histogram.NonFiniteCount;
                 histogram.Add(outputs[name]);
                 if (histogram.NonFiniteCount > before)
@@ -273,9 +287,37 @@ public sealed class Analyzer
                     throw TrialRunner.NonFinite(name, sample);
                 }
             }
+
+            if (storeReferences)
+            {
+                AppendReference(references, outputs, sample);
+            }
         }
 
-        return histograms;
+        return (histograms, shapes!);
+    }
+
+    /// <summary>Runs the float model over a separate evaluation set and stores its evaluated tensors.</summary>
+    private static void StoreReferences(OrtRunner floatRunner, SampleSet samples, ReferenceStore references)
+    {
+        foreach (var sample in samples.Enumerate())
+        {
+            using var outputs = floatRunner.Run(sample, references.Names);
+            AppendReference(references, outputs, sample);
+        }
+    }
+
+    private static void AppendReference(ReferenceStore references, OrtOutputs outputs, Sample sample)
+    {
+        foreach (var name in references.Names)
+        {
+            if (TrialRunner.ContainsNonFinite(outputs[name]))
+            {
+                throw TrialRunner.NonFinite(name, sample);
+            }
+        }
+
+        references.Append(name => outputs[name]);
     }
 
     /// <summary>MACs per sample of each Conv: per output element for Conv, per input element for ConvTranspose.</summary>

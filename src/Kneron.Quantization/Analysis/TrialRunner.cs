@@ -7,43 +7,32 @@ using Kneron.Quantization.Simulation;
 namespace Kneron.Quantization.Analysis;
 
 /// <summary>
-/// Measures configurations on the simulation graph (the trials of auto and mixbw). Float references of the
-/// evaluated tensors are computed once per sample and kept (they are small:
-/// the model outputs), keyed by the sample's source files, so trying more
-/// configurations costs only simulation runs.
+/// Measures configurations against the float references kept in a
+/// <see cref="ReferenceStore"/>: trials of auto and mixbw on the simulation
+/// graph, and the final configuration on the quantized model itself.
 /// </summary>
-internal sealed class TrialRunner
+internal static class TrialRunner
 {
-    private readonly SimulationGraph _simulation;
-    private readonly OrtRunner _floatRunner;
-    private readonly QuantPlanner _planner;
-    private readonly IReadOnlyDictionary<string, string> _evaluated;
-    private readonly Func<string, BitWidth, double> _threshold;
-    private readonly Dictionary<string, Dictionary<string, float[]>> _references = new();
+    /// <summary>
+    /// Accumulated per-layer SNR needs every layer's float value, which is
+    /// too large to keep for all samples; it is measured on at most this many
+    /// evaluation samples (the first ones). Output SNR and local per-layer SNR
+    /// use every sample.
+    /// </summary>
+    public const int LayerReferenceSamples = 4;
 
-    public TrialRunner(SimulationGraph simulation, OrtRunner floatRunner, QuantPlanner planner,
-        IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold)
+    /// <summary>The minimum SNR in dB over the evaluated outputs of one configuration, on the first <paramref name="count"/> samples.</summary>
+    public static double MinimumSnr(SimulationGraph simulation, QuantPlan plan, Func<string, BitWidth, double> threshold,
+        ReferenceStore references, IEnumerable<Sample> samples, int count)
     {
-        _simulation = simulation;
-        _floatRunner = floatRunner;
-        _planner = planner;
-        _evaluated = evaluated;
-        _threshold = threshold;
-    }
-
-    private IReadOnlyList<string> EvaluatedNames => _evaluated.Values.Distinct().ToList();
-
-    /// <summary>The minimum SNR in dB over the evaluated outputs of one configuration.</summary>
-    public double MinimumSnr(BitwidthSettings settings, IEnumerable<Sample> samples)
-    {
-        var plan = _planner.Plan(settings);
-        using var parameters = _simulation.Parameters(plan, _threshold);
-        var names = EvaluatedNames;
+        using var parameters = simulation.Parameters(plan, threshold);
+        var names = references.Names;
         var accumulators = names.ToDictionary(n => n, _ => new SnrAccumulator());
-        foreach (var sample in samples)
+        int index = 0;
+        foreach (var sample in samples.Take(count))
         {
-            var reference = Reference(sample);
-            using var simulated = _simulation.Run(sample, names, parameters);
+            var reference = references.Read(index++);
+            using var simulated = simulation.Run(sample, names, parameters);
             foreach (var name in names)
             {
                 accumulators[name].Add(reference[name], simulated[name]);
@@ -55,47 +44,53 @@ internal sealed class TrialRunner
 
     /// <summary>
     /// Measures the final configuration on the quantized model itself, so the
-    /// SNR reported is the artifact's: SNR of each evaluated output and, per
-    /// quantized activation, the accumulated and local SNR. Runs the float
-    /// model again on each sample for the per-layer references.
+    /// SNR reported is the artifact's: SNR of each evaluated output on every
+    /// sample, local SNR of each quantized activation on every sample, and
+    /// accumulated SNR of each activation on the first
+    /// <see cref="LayerReferenceSamples"/> samples (the float model runs again
+    /// on those for the per-layer references).
     /// </summary>
     public static (List<OutputSnr> Outputs, Dictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)> Layers) MeasureWithLayers(
-        QdqModel quantized, IReadOnlyList<ModelInput> inputs, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated, SampleSet samples, QuantConfig config)
+        QdqModel quantized, IReadOnlyList<ModelInput> inputs, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated,
+        ReferenceStore references, SampleSet samples, QuantConfig config)
     {
         var activations = quantized.ActivationTensors;
-        var floatNames = evaluated.Values.Concat(activations.Keys).Distinct().ToList();
-        var simulatedNames = evaluated.Values
+        var layerFloatNames = activations.Keys.ToList();
+        var simulatedNames = references.Names
             .Concat(activations.Values.SelectMany(a => new[] { a.Float, a.Quantized }))
             .Distinct()
             .ToList();
 
-        var outputAccumulators = evaluated.Values.Distinct().ToDictionary(t => t, _ => new SnrAccumulator());
+        var outputAccumulators = references.Names.ToDictionary(t => t, _ => new SnrAccumulator());
         var layerAccumulators = activations.Keys.ToDictionary(t => t, _ => (Accumulated: new SnrAccumulator(), Local: new SnrAccumulator()));
 
         using var simulation = OrtRunner.Create(quantized.Graph, inputs, simulatedNames, simulateQuantization: true);
+        int index = 0;
         foreach (var sample in samples.Enumerate())
         {
-            using var reference = floatRunner.Run(sample, floatNames);
-            foreach (var tensor in outputAccumulators.Keys)
-            {
-                if (ContainsNonFinite(reference[tensor]))
-                {
-                    throw NonFinite(tensor, sample);
-                }
-            }
-
+            var reference = references.Read(index);
             using var simulated = simulation.Run(sample, simulatedNames);
             foreach (var (tensor, accumulator) in outputAccumulators)
             {
                 accumulator.Add(reference[tensor], simulated[tensor]);
             }
 
-            foreach (var (tensor, (accumulated, local)) in layerAccumulators)
+            foreach (var (tensor, (_, local)) in layerAccumulators)
             {
                 var (floatName, quantizedName) = activations[tensor];
-                accumulated.Add(reference[tensor], simulated[quantizedName]);
                 local.Add(simulated[floatName], simulated[quantizedName]);
             }
+
+            if (index < LayerReferenceSamples)
+            {
+                using var layerReference = floatRunner.Run(sample, layerFloatNames);
+                foreach (var (tensor, (accumulated, _)) in layerAccumulators)
+                {
+                    accumulated.Add(layerReference[tensor], simulated[activations[tensor].Quantized]);
+                }
+            }
+
+            index++;
         }
 
         var outputs = new List<OutputSnr>();
@@ -114,33 +109,7 @@ internal sealed class TrialRunner
         return (outputs, layerAccumulators);
     }
 
-    private Dictionary<string, float[]> Reference(Sample sample)
-    {
-        var key = string.Join("\n", sample.Sources);
-        if (_references.TryGetValue(key, out var cached))
-        {
-            return cached;
-        }
-
-        var names = EvaluatedNames;
-        using var outputs = _floatRunner.Run(sample, names);
-        var values = new Dictionary<string, float[]>();
-        foreach (var name in names)
-        {
-            var span = outputs[name];
-            if (ContainsNonFinite(span))
-            {
-                throw NonFinite(name, sample);
-            }
-
-            values[name] = span.ToArray();
-        }
-
-        _references[key] = values;
-        return values;
-    }
-
-    private static bool ContainsNonFinite(ReadOnlySpan<float> values)
+    public static bool ContainsNonFinite(ReadOnlySpan<float> values)
     {
         foreach (var v in values)
         {

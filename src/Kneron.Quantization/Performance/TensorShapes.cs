@@ -34,6 +34,14 @@ public sealed class TensorShapes
     /// </summary>
     public static TensorShapes Measure(OnnxGraph graph, IReadOnlyList<ModelInput> inputs, OrtRunner floatRunner, Sample sample)
     {
+        var names = floatRunner.OutputTypes.Keys.ToList();
+        using var outputs = floatRunner.Run(sample, names);
+        return From(graph, inputs, outputs, names);
+    }
+
+    /// <summary>Records the shapes of the named tensors of a run that fetched them, plus initializers and inputs.</summary>
+    public static TensorShapes From(OnnxGraph graph, IReadOnlyList<ModelInput> inputs, OrtOutputs outputs, IEnumerable<string> names)
+    {
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (var initializer in graph.Graph.Initializer)
         {
@@ -45,9 +53,7 @@ public sealed class TensorShapes
             shapes[input.Name] = input.Shape.ToArray();
         }
 
-        var names = floatRunner.OutputTypes.Keys.Where(name => !shapes.ContainsKey(name)).ToList();
-        using var outputs = floatRunner.Run(sample, names);
-        foreach (var name in names)
+        foreach (var name in names.Where(n => !shapes.ContainsKey(n)))
         {
             if (outputs.Shape(name) is { } shape)
             {
