@@ -1,12 +1,15 @@
 using System.Globalization;
 using Kneron.Quantization.Analysis;
 using Kneron.Quantization.Artifacts;
+using Kneron.Quantization.Cache;
+using Kneron.Quantization.Calibration;
 using Kneron.Quantization.Config;
 using Kneron.Quantization.Diagnostics;
 
 namespace Kneron.Quantization.Cli;
 
-public sealed record AnalyzeRequest(string ModelPath, string? ConfigPath, string OutputDirectory, IReadOnlyList<string> Overrides, string? OverridesSource, bool Sweep = false);
+public sealed record AnalyzeRequest(string ModelPath, string? ConfigPath, string OutputDirectory, IReadOnlyList<string> Overrides, string? OverridesSource,
+    bool Sweep = false, string? CacheDirectory = null);
 
 /// <summary>
 /// <c>kneron-quant analyze</c>: runs the analysis of one model and writes its
@@ -42,26 +45,34 @@ public sealed class AnalyzeCommand
 
             var overridesSource = request.OverridesSource is null ? (SourceLocation?)null : new SourceLocation(request.OverridesSource);
             var config = ConfigLoader.Load(configPath, request.Overrides, overridesSource, diagnostics);
-            var analyzer = new Analyzer(diagnostics, message => _output.WriteLine(message));
-            var result = analyzer.Analyze(request.ModelPath, config, request.Sweep);
+            var (dataFiles, dataFolders) = InputFiles.Of(config);
+            var dependencies = Dependencies(request.ModelPath, config, dataFiles, dataFolders);
 
-            ArtifactWriter.WriteDeps(paths, Dependencies(result));
-            if (result.Sensitivity.Count > 0 && (config.Debug.Value || MixBwDebugFromEnvironment()))
+            var cache = request.CacheDirectory is { Length: > 0 } folder ? new ResultsCache(folder) : null;
+            string? key = null;
+            var placeholders = new Placeholders(request.ModelPath, config.FilePath, paths.Directory);
+            if (cache is not null)
             {
-                foreach (var csv in ArtifactWriter.WriteSensitivity(paths, result))
+                key = ResultsCache.Key(request.ModelPath, config, dataFiles, ToolFiles(), Switches(request, config));
+                if (cache.TryGet(key) is { } hit)
                 {
-                    _output.WriteLine($"Wrote mixbw sensitivity to {csv}.");
+                    return Replay(cache, key, hit, paths, dependencies, placeholders);
                 }
             }
 
-            if (result.Passed)
+            diagnostics.Record = true;
+            var (exitCode, summary, artifacts) = Analyze(request, config, paths, dependencies, diagnostics);
+            if (cache is not null && key is not null)
             {
-                ArtifactWriter.WriteResults(paths, result, KneronQuantCommand.ToolVersion);
-                _output.WriteLine(Summary(result, paths.QuantizedModel));
-                return ExitCodes.Passed;
+                var stored = new CachedResult(exitCode, placeholders.Hide(summary), diagnostics.Recorded.Select(placeholders.Hide).ToList(), artifacts.Keys.ToList());
+                if (cache.Store(key, stored, artifacts) is { } failure)
+                {
+                    _error.WriteLine(new Diagnostic(FileSystemCodes.CacheNotWritable, DiagnosticSeverity.Warning, new SourceLocation(cache.Directory),
+                        $"Could not store the result in the results cache: {failure} The analysis itself succeeded; check the folder's permissions and free space."));
+                }
             }
 
-            return ReportLowSnr(result, paths, diagnostics);
+            return exitCode;
         }
         catch (KnqException ex)
         {
@@ -80,12 +91,113 @@ public sealed class AnalyzeCommand
         }
     }
 
+    /// <summary>Runs the analysis and writes its artifacts; returns the exit code, the summary line and the artifacts written (suffix to path).</summary>
+    private (int ExitCode, string Summary, Dictionary<string, string> Artifacts) Analyze(
+        AnalyzeRequest request, QuantConfig config, ArtifactPaths paths, IReadOnlyList<string> dependencies, PrintingSink diagnostics)
+    {
+        var analyzer = new Analyzer(diagnostics, message => _output.WriteLine(message));
+        var result = analyzer.Analyze(request.ModelPath, config, request.Sweep);
+
+        ArtifactWriter.WriteDeps(paths, dependencies);
+        var artifacts = new Dictionary<string, string>();
+        if (result.Sensitivity.Count > 0 && (config.Debug.Value || MixBwDebugFromEnvironment()))
+        {
+            foreach (var csv in ArtifactWriter.WriteSensitivity(paths, result))
+            {
+                _output.WriteLine($"Wrote mixbw sensitivity to {csv}.");
+                artifacts[ArtifactKey(paths, csv)] = csv;
+            }
+        }
+
+        int exitCode;
+        string summary;
+        if (result.Passed)
+        {
+            ArtifactWriter.WriteResults(paths, result, KneronQuantCommand.ToolVersion);
+            summary = Summary(result, paths.QuantizedModel);
+            _output.WriteLine(summary);
+            exitCode = ExitCodes.Passed;
+        }
+        else
+        {
+            (exitCode, summary) = ReportLowSnr(result, paths, diagnostics);
+        }
+
+        foreach (var path in paths.Results.Append(paths.FailedReport).Where(File.Exists))
+        {
+            artifacts[ArtifactKey(paths, path)] = path;
+        }
+
+        return (exitCode, summary, artifacts);
+    }
+
+    /// <summary>
+    /// Replays a cached result: copies its artifacts under this model's names,
+    /// writes the dependency list, prints its diagnostics and summary with this
+    /// run's paths, and returns its exit code.
+    /// </summary>
+    private int Replay(ResultsCache cache, string key, CachedResult hit, ArtifactPaths paths, IReadOnlyList<string> dependencies, Placeholders placeholders)
+    {
+        ArtifactWriter.RemoveResults(paths);
+        ArtifactWriter.WriteDeps(paths, dependencies);
+        for (int i = 0; i < hit.Artifacts.Count; i++)
+        {
+            var relative = hit.Artifacts[i].Replace("{name}", paths.Name, StringComparison.Ordinal);
+            ArtifactWriter.CopyIn(cache.ArtifactPath(key, i), Path.Combine(paths.Directory, relative));
+        }
+
+        foreach (var line in hit.Diagnostics)
+        {
+            _error.WriteLine(placeholders.Show(line));
+        }
+
+        _output.WriteLine($"Results cache hit in {cache.Directory} (key {key[..12]}); the analysis was not run again.");
+        _output.WriteLine(placeholders.Show(hit.Summary) + " (cached)");
+        return hit.ExitCode;
+    }
+
+    /// <summary>An artifact's path relative to the output folder, with the model's name as <c>{name}</c>, so another name can take it.</summary>
+    private static string ArtifactKey(ArtifactPaths paths, string path)
+    {
+        var relative = Path.GetRelativePath(paths.Directory, path).Replace('\\', '/');
+        var fileName = Path.GetFileName(relative);
+        return relative[..^fileName.Length] + "{name}" + fileName[paths.Name.Length..];
+    }
+
+    /// <summary>The switches besides files that change a result: sweep, and mixbw's debug output.</summary>
+    private static string Switches(AnalyzeRequest request, QuantConfig config) =>
+        $"sweep={request.Sweep};mixbw_debug={config.Debug.Value || MixBwDebugFromEnvironment()}";
+
+    /// <summary>The tool's own assemblies: a new build of the tool must not reuse old results.</summary>
+    private static IEnumerable<string> ToolFiles() => new[]
+    {
+        typeof(Analyzer).Assembly.Location,
+        typeof(AnalyzeCommand).Assembly.Location,
+    };
+
+    /// <summary>
+    /// Paths that differ between runs with identical inputs (model, config, output
+    /// folder), swapped for placeholders in cached lines and back on replay.
+    /// </summary>
+    private sealed record Placeholders(string ModelPath, string ConfigPath, string OutputDirectory)
+    {
+        public string Hide(string line) => line
+            .Replace(OutputDirectory, "{output}", StringComparison.Ordinal)
+            .Replace(ConfigPath, "{config}", StringComparison.Ordinal)
+            .Replace(ModelPath, "{model}", StringComparison.Ordinal);
+
+        public string Show(string line) => line
+            .Replace("{output}", OutputDirectory, StringComparison.Ordinal)
+            .Replace("{config}", ConfigPath, StringComparison.Ordinal)
+            .Replace("{model}", ModelPath, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Reports each output below the threshold at the <c>snr_threshold</c> key.
     /// With <c>on_low_snr: warning</c> they are warnings and the artifacts are
     /// written as usual; otherwise only the failure report is written.
     /// </summary>
-    private int ReportLowSnr(AnalysisResult result, ArtifactPaths paths, PrintingSink diagnostics)
+    private (int ExitCode, string Summary) ReportLowSnr(AnalysisResult result, ArtifactPaths paths, PrintingSink diagnostics)
     {
         var config = result.Config;
         bool asWarning = config.OnLowSnr.Value == LowSnrAction.Warning;
@@ -114,8 +226,9 @@ public sealed class AnalyzeCommand
                 + $"Try a wider mode (int16, or percentage: 1.0 for detection models) or lower snr_threshold; details in {reportPath}."));
         }
 
-        _output.WriteLine(Summary(result, asWarning ? paths.QuantizedModel : paths.FailedReport));
-        return asWarning ? ExitCodes.Passed : ExitCodes.BelowThreshold;
+        var summary = Summary(result, asWarning ? paths.QuantizedModel : paths.FailedReport);
+        _output.WriteLine(summary);
+        return (asWarning ? ExitCodes.Passed : ExitCodes.BelowThreshold, summary);
     }
 
     /// <summary>Kneron's switch for mixbw debugging output: <c>MIXBW_DEBUG=True</c> (any case, or 1).</summary>
@@ -124,23 +237,12 @@ public sealed class AnalyzeCommand
         && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
 
     /// <summary>Every file the result depends on, for the build's incremental check.</summary>
-    private static IEnumerable<string> Dependencies(AnalysisResult result)
-    {
-        yield return result.ModelPath;
-        yield return result.Config.FilePath;
-        foreach (var file in result.Calibration.MatchedFiles.Concat(result.Evaluation?.MatchedFiles ?? Array.Empty<string>()))
-        {
-            yield return file;
-        }
-
-        foreach (var folder in result.Calibration.WatchedFolders.Concat(result.Evaluation?.WatchedFolders ?? Array.Empty<string>()))
-        {
-            yield return folder;
-        }
-
-        yield return typeof(Analyzer).Assembly.Location;
-        yield return typeof(AnalyzeCommand).Assembly.Location;
-    }
+    private static IReadOnlyList<string> Dependencies(string modelPath, QuantConfig config, IReadOnlyList<string> dataFiles, IReadOnlyList<string> dataFolders) =>
+        new[] { Path.GetFullPath(modelPath), config.FilePath }
+            .Concat(dataFiles)
+            .Concat(dataFolders)
+            .Concat(ToolFiles())
+            .ToList();
 
     private static string ModeName(AnalysisResult result) =>
         $"datapath {Planning.ModeResolver.ModeName(result.Mode.Datapath)}, weight {Planning.ModeResolver.ModeName(result.Mode.Weight)}"
@@ -174,9 +276,23 @@ public sealed class AnalyzeCommand
     private sealed class PrintingSink : IDiagnosticSink
     {
         private readonly TextWriter _writer;
+        private readonly List<string> _recorded = new();
 
         public PrintingSink(TextWriter writer) => _writer = writer;
 
-        public void Report(Diagnostic diagnostic) => _writer.WriteLine(diagnostic);
+        /// <summary>Whether printed lines are also kept, for the results cache.</summary>
+        public bool Record { get; set; }
+
+        public IReadOnlyList<string> Recorded => _recorded;
+
+        public void Report(Diagnostic diagnostic)
+        {
+            var line = diagnostic.ToString();
+            _writer.WriteLine(line);
+            if (Record)
+            {
+                _recorded.Add(line);
+            }
+        }
     }
 }

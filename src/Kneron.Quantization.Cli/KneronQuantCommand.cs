@@ -30,6 +30,11 @@ public static class KneronQuantCommand
             Description = "Overrides one config key, as key=value (dotted keys reach into sections, e.g. calibration.max_samples=8). Repeatable.",
             AllowMultipleArgumentsPerToken = false,
         };
+        var cacheOption = new Option<DirectoryInfo?>("--cache-dir")
+        {
+            Description = "Folder of the results cache: an analysis with identical inputs is copied from there instead of run again. "
+                + "Default: the KNERON_CACHE_DIR environment variable; no cache when neither is set.",
+        };
         var overridesSourceOption = new Option<FileInfo?>("--overrides-source")
         {
             Description = "The file that set the --set values (such as a project file); errors about them point there.",
@@ -39,7 +44,7 @@ public static class KneronQuantCommand
         {
             var command = new Command(name, description)
             {
-                modelArgument, configOption, outputOption, setOption, overridesSourceOption,
+                modelArgument, configOption, outputOption, setOption, overridesSourceOption, cacheOption,
             };
             command.SetAction(parseResult =>
             {
@@ -49,7 +54,8 @@ public static class KneronQuantCommand
                     parseResult.GetValue(outputOption)?.FullName ?? Directory.GetCurrentDirectory(),
                     parseResult.GetValue(setOption) ?? Array.Empty<string>(),
                     parseResult.GetValue(overridesSourceOption)?.FullName,
-                    sweep);
+                    sweep,
+                    parseResult.GetValue(cacheOption)?.FullName ?? Environment.GetEnvironmentVariable("KNERON_CACHE_DIR"));
                 return new AnalyzeCommand(output, error).Execute(request);
             });
             return command;

@@ -124,6 +124,21 @@ public static class ArtifactWriter
     private static string Csv(string value) =>
         value.IndexOfAny(new[] { ',', '"', '\n' }) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
 
+    /// <summary>Copies a file in under a temporary name and moves it over the destination.</summary>
+    public static void CopyIn(string source, string destination)
+    {
+        var folder = Path.GetDirectoryName(destination)!;
+        Guard(new ArtifactPaths(folder, Path.GetFileName(destination)), () =>
+        {
+            System.IO.Directory.CreateDirectory(folder);
+            WriteAtomically(destination, stream =>
+            {
+                using var input = File.OpenRead(source);
+                input.CopyTo(stream);
+            });
+        });
+    }
+
     private static void WriteAtomically(string path, Action<Stream> write)
     {
         var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";

@@ -5,4 +5,7 @@ public static class FileSystemCodes
 {
     /// <summary>An artifact could not be written to the output folder (permissions, disk full).</summary>
     public const string OutputNotWritable = "KNQ0801";
+
+    /// <summary>Warning: a result could not be stored in the results cache; the analysis itself succeeded.</summary>
+    public const string CacheNotWritable = "KNQ0802";
 }
