@@ -45,7 +45,7 @@ public static class ConfigLoader
         }
         catch (KnqException error)
         {
-            // A check that cannot go on after its error still ends the reading; keep what was found before it.
+            // The reader records its errors instead of throwing. This keeps them if a check throws all the same.
             document.AddError(error);
         }
 

@@ -110,10 +110,15 @@ internal static class YamlFileParser
     }
 
     /// <summary>
-    /// Reports a YamlDotNet failure that carries no position. In the cases
-    /// found so far it comes from a flow collection (<c>[…]</c> or <c>{…}</c>)
-    /// left open across lines, so the innermost open one is named.
+    /// Reports a YamlDotNet failure that carries no position. When a flow
+    /// collection (<c>[…]</c> or <c>{…}</c>) is still open, which is the known
+    /// cause of the scanner's failure, the error names where the innermost one opens.
     /// </summary>
+    /// <remarks>
+    /// NOTE: an empty key with an indented value under it (<c>inputs:</c>, then
+    /// <c>"   :"</c>) makes the node loader throw after the parser has read to
+    /// the end, so that error is reported at the end of the file, not at the key.
+    /// </remarks>
     private static KnqException FromParserFailure(string path, Exception ex, Scanner scanner, RecordingParser parser)
     {
         if (parser.InnermostOpenFlowCollection is { } open)
