@@ -132,6 +132,24 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Platform_Empty()
+    {
+        var error = LoadFails("# chip\nplatform:\ncalibration:\n  images: a.png\n");
+
+        AssertAt(error, ConfigCodes.MissingKey, 2, 1);
+        Assert.StartsWith("platform is empty;", error.Message);
+    }
+
+    [Fact]
+    public void Calibration_Empty()
+    {
+        var error = LoadFails("platform: 720\ncalibration:\n");
+
+        AssertAt(error, ConfigCodes.MissingKey, 2, 1);
+        Assert.StartsWith("calibration is empty;", error.Message);
+    }
+
+    [Fact]
     public void Calibration_Missing()
     {
         var error = LoadFails("platform: 720\n");
@@ -156,6 +174,17 @@ public sealed class ConfigLoaderTests : IDisposable
 
         AssertAt(error, ConfigCodes.UnknownKey, 3, 1);
         Assert.Contains("valid keys are", error.Message);
+    }
+
+    [Fact]
+    public void UnknownKey_ListsValidKeysSorted()
+    {
+        var error = LoadFails("platform: 720\ncalibration:\n  images: a.png\n  colour: 3\n");
+
+        AssertAt(error, ConfigCodes.UnknownKey, 4, 3);
+        Assert.Equal(
+            "unknown key 'colour' in 'calibration'; valid keys are: channel_order, images, layout, max_samples, mean, resize, resize_mode, std, tensors.",
+            error.Message);
     }
 
     [Fact]
@@ -511,6 +540,34 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Inputs_ShapeTooManyElements()
+    {
+        var error = LoadFails(Minimal + "inputs:\n  x:\n    shape: [1, 3, 100000, 100000]\n");
+
+        AssertAt(error, ConfigCodes.OutOfRange, 6, 12);
+        Assert.Equal(
+            "inputs.x.shape [1, 3, 100000, 100000] has 30000000000 elements in one sample, above the limit of 268435456 (2^28, 1 GiB as float32); give the input's real size.",
+            error.Message);
+    }
+
+    [Fact]
+    public void Inputs_ShapeAtElementLimit()
+    {
+        var config = Load(Minimal + "inputs:\n  x:\n    shape: [1, 4, 8192, 8192]\n");
+
+        Assert.Equal(new long[] { 1, 4, 8192, 8192 }, config.Inputs["x"].Shape.Value);
+    }
+
+    [Fact]
+    public void Inputs_ShapeHugeDimensionsNoOverflow()
+    {
+        var error = LoadFails(Minimal + "inputs:\n  x:\n    shape: [2147483647, 2147483647, 2147483647]\n");
+
+        AssertAt(error, ConfigCodes.OutOfRange, 6, 12);
+        Assert.Contains("above the limit of 268435456", error.Message);
+    }
+
+    [Fact]
     public void QuanConfig_RawText()
     {
         var config = Load(Minimal + """
@@ -543,6 +600,90 @@ public sealed class ConfigLoaderTests : IDisposable
         var error = LoadFails("platform: 720\ncalibration:\n  images: a.png\n   max_samples: 2\n");
 
         AssertAt(error, ConfigCodes.YamlSyntax, 4, 15);
+    }
+
+    [Fact]
+    public void Yaml_UnclosedBracketAcrossLines()
+    {
+        var error = LoadFails("calibration:\n  images: images/*\n  mean: [127.5, 127.5\n  std: [127.5]\n");
+
+        AssertAt(error, ConfigCodes.YamlSyntax, 3, 9);
+        Assert.StartsWith("invalid YAML: the '[' that opens here is not closed", error.Message);
+        Assert.IsType<InvalidOperationException>(error.InnerException);
+    }
+
+    [Fact]
+    public void Yaml_UnclosedBraceAcrossLines()
+    {
+        var error = LoadFails("platform: 720\nstd: {a: 1\ncalibration: 2\n");
+
+        AssertAt(error, ConfigCodes.YamlSyntax, 2, 6);
+        Assert.Contains("'{'", error.Message);
+        Assert.Contains("'}'", error.Message);
+    }
+
+    [Fact]
+    public void Yaml_EmptyKeyWithNestedValue()
+    {
+        // YamlDotNet 18.1 throws ArgumentException here instead of a YamlException.
+        var error = LoadFails("platform: 720\ninputs:\n   :\n    shape: [1]\n");
+
+        Assert.Equal(ConfigCodes.YamlSyntax, error.Code);
+        Assert.IsType<ArgumentException>(error.InnerException);
+        Assert.StartsWith("invalid YAML", error.Message);
+    }
+
+    [Fact]
+    public void Yaml_TabIndentLine()
+    {
+        var error = LoadFails("platform: 720\ncalibration:\n\timages: a.png\n");
+
+        AssertAt(error, ConfigCodes.YamlSyntax, 3, 1);
+        Assert.Contains("found invalid tab as indentation", error.Message);
+        Assert.Contains("indent with spaces", error.Message);
+    }
+
+    [Fact]
+    public void Yaml_UndefinedAlias()
+    {
+        var error = LoadFails(Minimal + "std: *scale\n");
+
+        AssertAt(error, ConfigCodes.YamlSyntax, 4, 6);
+        Assert.Contains("'*scale'", error.Message);
+    }
+
+    [Fact]
+    public void Yaml_AnchorAndAliasLoad()
+    {
+        var config = Load("platform: 720\ncalibration:\n  images: a.png\n  mean: &m 2\n  std: *m\n");
+
+        Assert.Equal(new[] { 2f }, config.Calibration.Std.Value);
+    }
+
+    [Fact]
+    public void Yaml_SecondDocument()
+    {
+        var error = LoadFails(Minimal + "---\nflops_ratio: 0.5\n");
+
+        AssertAt(error, ConfigCodes.MultipleDocuments, 4, 1);
+        Assert.Contains("second YAML document", error.Message);
+    }
+
+    [Fact]
+    public void Yaml_TrailingDocumentMarker()
+    {
+        var config = Load("---\n" + Minimal + "---\n# nothing more\n");
+
+        Assert.Equal(Platform.KL720, config.Platform.Value);
+    }
+
+    [Fact]
+    public void Yaml_DuplicateEmptyKey()
+    {
+        var error = LoadFails("platform: 720\n:\n:\n");
+
+        Assert.Equal(ConfigCodes.DuplicateKey, error.Code);
+        Assert.True(error.Diagnostic.Location.Line > 1, $"reported at line {error.Diagnostic.Location.Line}");
     }
 
     [Fact]
@@ -690,11 +831,35 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Override_ErrorAtYamlStart()
+    public void Override_ErrorAtCommandLine()
     {
         var error = LoadFails(Minimal, ["flops_ratio=2"]);
 
-        AssertAt(error, ConfigCodes.OutOfRange, 1, 1);
+        Assert.Equal(ConfigCodes.OutOfRange, error.Code);
+        Assert.Equal(new SourceLocation("kneron-quant"), error.Diagnostic.Location);
+        Assert.StartsWith("--set 'flops_ratio=2': flops_ratio must be between", error.Message);
+    }
+
+    [Fact]
+    public void Override_UnknownKeyNamesSet()
+    {
+        var error = LoadFails(Minimal, ["snr_treshold=5"]);
+
+        Assert.Equal(ConfigCodes.UnknownKey, error.Code);
+        Assert.Equal("kneron-quant", error.Diagnostic.Location.Path);
+        Assert.Equal(0, error.Diagnostic.Location.Line);
+        Assert.Equal("--set 'snr_treshold=5': unknown key 'snr_treshold'; did you mean 'snr_threshold'?", error.Message);
+        Assert.Equal("kneron-quant: error KNQ0105: --set 'snr_treshold=5': unknown key 'snr_treshold'; did you mean 'snr_threshold'?", error.Diagnostic.ToString());
+    }
+
+    [Fact]
+    public void Override_ValueInFileSection()
+    {
+        var error = LoadFails(Minimal, ["calibration.mean=[1, 2]"]);
+
+        Assert.Equal(ConfigCodes.WrongLength, error.Code);
+        Assert.Equal("kneron-quant", error.Diagnostic.Location.Path);
+        Assert.StartsWith("--set 'calibration.mean=[1, 2]': calibration.mean must have", error.Message);
     }
 
     [Fact]
@@ -706,7 +871,7 @@ public sealed class ConfigLoaderTests : IDisposable
 
         Assert.Equal(ConfigCodes.UnknownKey, error.Code);
         Assert.Equal(project, error.Diagnostic.Location);
-        Assert.Contains("did you mean 'max_samples'", error.Message);
+        Assert.Equal("override 'calibration.max_sample=8': unknown key 'max_sample' in 'calibration'; did you mean 'max_samples'?", error.Message);
     }
 
     [Fact]
@@ -714,7 +879,9 @@ public sealed class ConfigLoaderTests : IDisposable
     {
         var error = LoadFails(Minimal, ["flops_ratio"]);
 
-        AssertAt(error, ConfigCodes.InvalidOverride, 1, 1);
+        Assert.Equal(ConfigCodes.InvalidOverride, error.Code);
+        Assert.Equal(new SourceLocation("kneron-quant"), error.Diagnostic.Location);
+        Assert.Contains("'flops_ratio'", error.Message);
     }
 
     [Fact]
@@ -734,5 +901,58 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(0.2, config.FlopsRatio.Value);
         Assert.False(config.FlopsRatio.IsSet);
         Assert.False(config.Debug.Value);
+    }
+
+    [Fact]
+    public void SeveralErrors_AllReported()
+    {
+        var yaml = "platform: 720\nflops_ratio: 2\npercentge: 1\ndebug: yes\ncalibration:\n  images: a.png\n  mean: [1, 2]\n  foo: 3\n";
+        var sink = new DiagnosticBag();
+
+        var error = Assert.Throws<KnqException>(() => ConfigLoader.Load(Write(yaml), sink: sink));
+
+        AssertAt(error, ConfigCodes.OutOfRange, 2, 14);
+        var reported = sink.Items.Select(d => (d.Code, d.Location.Line, d.Location.Column, d.Severity)).ToList();
+        Assert.Equal(
+            new[]
+            {
+                (ConfigCodes.UnknownKey, 3, 1, DiagnosticSeverity.Error),
+                (ConfigCodes.WrongType, 4, 8, DiagnosticSeverity.Error),
+                (ConfigCodes.WrongLength, 7, 9, DiagnosticSeverity.Error),
+                (ConfigCodes.UnknownKey, 8, 3, DiagnosticSeverity.Error),
+            },
+            reported);
+    }
+
+    [Fact]
+    public void SeveralErrors_NoSinkThrowsFirst()
+    {
+        var error = LoadFails("platform: 710\nflops_ratio: 2\ncalibration:\n  images: a.png\n");
+
+        AssertAt(error, ConfigCodes.InvalidValue, 1, 11);
+    }
+
+    [Fact]
+    public void SeveralErrors_MissingCalibrationAndBadEvaluation()
+    {
+        var sink = new DiagnosticBag();
+
+        var error = Assert.Throws<KnqException>(() => ConfigLoader.Load(Write("platform: 720\nevaluation:\n  max_samples: 0\n"), sink: sink));
+
+        AssertAt(error, ConfigCodes.MissingKey, 1, 1);
+        var other = Assert.Single(sink.Items);
+        Assert.Equal(ConfigCodes.OutOfRange, other.Code);
+        Assert.Equal(3, other.Location.Line);
+    }
+
+    [Fact]
+    public void SeveralErrors_NoOrderCheckAfterRejectedPercentage()
+    {
+        var sink = new DiagnosticBag();
+
+        var error = Assert.Throws<KnqException>(() => ConfigLoader.Load(Write(Minimal + "percentage: 2\npercentage_16b: 0.99\n"), sink: sink));
+
+        AssertAt(error, ConfigCodes.OutOfRange, 4, 13);
+        Assert.Empty(sink.Items);
     }
 }

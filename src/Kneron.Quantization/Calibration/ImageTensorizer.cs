@@ -32,6 +32,12 @@ internal static class ImageTensorizer
     // NOTE: no test checks that Skia's ScalePixels builds the mipmaps; aliasing on large downscales is unmeasured.
     private static readonly SKSamplingOptions Sampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 
+    /// <summary>
+    /// Largest image decoded, in pixels (2^28, 1 GiB as RGBA). A larger one is
+    /// rejected before Skia tries to allocate it.
+    /// </summary>
+    public const long MaxPixels = 1L << 28;
+
     public static float[] Load(string path, ImageFeed feed)
     {
         using var decoded = Decode(path);
@@ -53,25 +59,48 @@ internal static class ImageTensorizer
                 $"image file '{path}' no longer exists; restore it or run the build again to match the current files.");
         }
 
+        if (new FileInfo(path).Length == 0)
+        {
+            throw DecodeFailed(path, "the file is empty");
+        }
+
         // NOTE: the EXIF orientation of JPEG files is not applied; a rotated phone photo is fed as stored.
         using var codec = SKCodec.Create(path, out var createResult);
         if (codec is null)
         {
-            throw DecodeFailed(path, $"it is not an image format that can be decoded ({createResult})");
+            throw DecodeFailed(path, Reason(createResult));
         }
 
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        if ((long)width * height > MaxPixels)
+        {
+            throw DecodeFailed(path, $"the image is {width}×{height} pixels, above the limit of {MaxPixels} (2^28) pixels");
+        }
+
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
         if (result != SKCodecResult.Success)
         {
             bitmap.Dispose();
-            var reason = result == SKCodecResult.IncompleteInput ? "the file is truncated" : $"decoding failed ({result})";
-            throw DecodeFailed(path, reason);
+            throw DecodeFailed(path, Reason(result));
         }
 
         return bitmap;
     }
+
+    /// <summary>
+    /// Returns the reason for a failed decode in the user's terms. Skia's own
+    /// result names (such as <c>IncompleteInput</c>) mean nothing to a user, so
+    /// they stay out of the message.
+    /// </summary>
+    private static string Reason(SKCodecResult result) => result switch
+    {
+        SKCodecResult.IncompleteInput => "the file is truncated",
+        SKCodecResult.ErrorInInput or SKCodecResult.InvalidInput => "the image data is corrupt",
+        SKCodecResult.Unimplemented => "it is not a PNG or JPEG image, nor another format that can be decoded",
+        _ => "the decoder could not convert it to 8-bit RGBA",
+    };
 
     private static KnqException DecodeFailed(string path, string reason) =>
         new(CalibrationCodes.ImageDecodeFailed, new SourceLocation(path),

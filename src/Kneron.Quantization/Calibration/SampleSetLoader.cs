@@ -21,20 +21,13 @@ public static class SampleSetLoader
     /// both calibration and evaluation. Otherwise <paramref name="section"/>
     /// feeds the input when the model has a single input, or a single float
     /// input and this is it. Non-float inputs need <c>tensors</c>.
+    /// <paramref name="inputs"/> are the model's inputs as the graph normalizer
+    /// returns them, which has already rejected an <c>inputs.&lt;name&gt;</c>
+    /// naming no model input (KNQ0206); an entry for another name is ignored here.
     /// </remarks>
     /// <exception cref="KnqException">A pattern matches no file, or the preprocessing does not fit an input's shape.</exception>
     public static SampleSet Load(QuantConfig config, SampleSourceConfig section, IReadOnlyList<ModelInput> inputs)
     {
-        foreach (var (name, inputConfig) in config.Inputs)
-        {
-            if (!inputs.Any(i => i.Name == name))
-            {
-                var known = string.Join(", ", inputs.Select(i => $"'{i.Name}'"));
-                throw new KnqException(CalibrationCodes.UnknownInput, inputConfig.Location,
-                    $"inputs names '{name}', but the model has no input of that name; its inputs are {known}.");
-            }
-        }
-
         var floatInputCount = inputs.Count(i => i.IsFloat);
         var matched = new SortedSet<string>(StringComparer.Ordinal);
         var watched = new SortedSet<string>(StringComparer.Ordinal);

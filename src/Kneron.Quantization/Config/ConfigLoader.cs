@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Kneron.Quantization.Diagnostics;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Kneron.Quantization.Config;
 
@@ -17,9 +15,14 @@ public static class ConfigLoader
     /// Reads, overrides and validates the YAML file at <paramref name="yamlPath"/>.
     /// </summary>
     /// <param name="overrides"><c>key=value</c> entries applied before validation; dotted keys reach into sections (<c>calibration.max_samples=8</c>).</param>
-    /// <param name="overridesSource">Where errors about overridden values are reported (the project file that set them); null reports them at the YAML file's (1,1).</param>
-    /// <param name="sink">Receives warnings; the current checks raise none.</param>
-    /// <exception cref="KnqException">On the first invalid value, with the file, line and column of the value (or of the key, for an unknown key).</exception>
+    /// <param name="overridesSource">Where errors about overridden values are reported (the project file that set them); null reports them at the command line (path <c>kneron-quant</c>, no line). Either way the message names the override.</param>
+    /// <param name="sink">Receives every config error after the first when there are several; the first is thrown. Null keeps them to the first.</param>
+    /// <exception cref="KnqException">
+    /// On an invalid value, with the file, line and column of the value (or of
+    /// the key, for an unknown key). When several independent values are
+    /// invalid, the first in file order is thrown and the others go to
+    /// <paramref name="sink"/> before it is thrown.
+    /// </exception>
     public static QuantConfig Load(
         string yamlPath,
         IReadOnlyList<string>? overrides = null,
@@ -29,14 +32,50 @@ public static class ConfigLoader
         var fullPath = Path.GetFullPath(yamlPath);
         var bytes = ReadBytes(fullPath);
         var text = DecodeUtf8(fullPath, bytes);
-        var root = ParseYaml(fullPath, text);
+        var root = YamlFileParser.Parse(fullPath, text);
         var document = new ConfigDocument(fullPath, root, overridesSource);
 
         overrides ??= Array.Empty<string>();
-        ConfigOverrides.Apply(document, overrides, overridesSource ?? document.DefaultLocation);
+        ConfigOverrides.Apply(document, overrides);
 
-        var config = ConfigReader.Read(document, Convert.ToHexStringLower(SHA256.HashData(bytes)), overrides.ToArray());
-        return config;
+        QuantConfig? config = null;
+        try
+        {
+            config = ConfigReader.Read(document, Convert.ToHexStringLower(SHA256.HashData(bytes)), overrides.ToArray());
+        }
+        catch (KnqException error)
+        {
+            // The reader records its errors instead of throwing. This keeps them if a check throws all the same.
+            document.AddError(error);
+        }
+
+        ThrowIfErrors(document, sink);
+        return config!;
+    }
+
+    /// <summary>
+    /// Throws the first recorded error after sending the others to
+    /// <paramref name="sink"/>. Errors at overrides come first, then the file's
+    /// in line and column order.
+    /// </summary>
+    private static void ThrowIfErrors(ConfigDocument document, IDiagnosticSink? sink)
+    {
+        if (document.Errors.Count == 0)
+        {
+            return;
+        }
+
+        var ordered = document.Errors
+            .OrderBy(e => e.Diagnostic.Location.Path == document.FilePath ? 1 : 0)
+            .ThenBy(e => e.Diagnostic.Location.Line)
+            .ThenBy(e => e.Diagnostic.Location.Column)
+            .ToList();
+        foreach (var other in ordered.Skip(1))
+        {
+            sink?.Report(other.Diagnostic);
+        }
+
+        throw ordered[0];
     }
 
     private static byte[] ReadBytes(string path)
@@ -71,50 +110,5 @@ public static class ConfigLoader
             throw new KnqException(ConfigCodes.FileUnreadable, new SourceLocation(path),
                 $"config file '{path}' is not valid UTF-8 text (invalid byte at offset {ex.Index + preamble}); save it as UTF-8.", ex);
         }
-    }
-
-    private static YamlMappingNode ParseYaml(string path, string text)
-    {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException ex)
-        {
-            var location = new SourceLocation(path, (int)ex.Start.Line, (int)ex.Start.Column);
-            // YamlDotNet 18 reports a repeated key only through its message text.
-            if (ex.Message.Contains("Duplicate key", StringComparison.Ordinal))
-            {
-                throw new KnqException(ConfigCodes.DuplicateKey, location,
-                    "this key appears twice in the same mapping; remove one of them.", ex);
-            }
-
-            throw new KnqException(ConfigCodes.YamlSyntax, location,
-                $"invalid YAML: {StripMarks(ex.Message)}; fix the syntax at this position.", ex);
-        }
-
-        if (stream.Documents.Count == 0 || ConfigSection.IsNull(stream.Documents[0].RootNode))
-        {
-            throw new KnqException(ConfigCodes.EmptyFile, new SourceLocation(path),
-                "config file is empty; it needs at least platform and calibration.");
-        }
-
-        if (stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            var node = stream.Documents[0].RootNode;
-            throw new KnqException(ConfigCodes.NotAMapping, new SourceLocation(path, (int)node.Start.Line, (int)node.Start.Column),
-                $"the config must be a mapping of keys to values (key: value lines), got a {ConfigSection.NodeKind(node)}.");
-        }
-
-        return root;
-    }
-
-    /// <summary>Removes the "(Line: 3, Col: 1, Idx: 20) - (…): " prefix that YamlDotNet puts before its messages; the location carries it.</summary>
-    private static string StripMarks(string message)
-    {
-        var prefixEnd = message.IndexOf("): ", StringComparison.Ordinal);
-        var trimmed = message.StartsWith("(Line:", StringComparison.Ordinal) && prefixEnd > 0 ? message[(prefixEnd + 3)..] : message;
-        return trimmed.TrimEnd('.');
     }
 }

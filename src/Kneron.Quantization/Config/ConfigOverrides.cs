@@ -13,8 +13,9 @@ namespace Kneron.Quantization.Config;
 /// </summary>
 internal static class ConfigOverrides
 {
-    public static void Apply(ConfigDocument document, IReadOnlyList<string> overrides, SourceLocation location)
+    public static void Apply(ConfigDocument document, IReadOnlyList<string> overrides)
     {
+        var location = document.OverridesLocation;
         foreach (var entry in overrides)
         {
             var equals = entry.IndexOf('=');
@@ -34,8 +35,8 @@ internal static class ConfigOverrides
             }
 
             var value = ParseValue(entry, valueText, location);
-            document.MarkOverride(value);
-            Set(document, segments, value, location);
+            document.MarkOverride(value, entry);
+            Set(document, entry, segments, value, location);
         }
     }
 
@@ -65,7 +66,7 @@ internal static class ConfigOverrides
         }
     }
 
-    private static void Set(ConfigDocument document, string[] segments, YamlNode value, SourceLocation location)
+    private static void Set(ConfigDocument document, string entry, string[] segments, YamlNode value, SourceLocation location)
     {
         var mapping = document.Root;
         for (var i = 0; i < segments.Length - 1; i++)
@@ -75,8 +76,8 @@ internal static class ConfigOverrides
             {
                 var created = new YamlMappingNode();
                 var newKey = new YamlScalarNode(segments[i]);
-                document.MarkOverride(newKey);
-                document.MarkOverride(created);
+                document.MarkOverride(newKey, entry);
+                document.MarkOverride(created, entry);
                 mapping.Children.Add(newKey, created);
                 mapping = created;
                 continue;
@@ -90,7 +91,7 @@ internal static class ConfigOverrides
             else if (ConfigSection.IsNull(child))
             {
                 var created = new YamlMappingNode();
-                document.MarkOverride(created);
+                document.MarkOverride(created, entry);
                 mapping.Children[keyNode] = created;
                 mapping = created;
             }
@@ -111,7 +112,7 @@ internal static class ConfigOverrides
         }
 
         var key = new YamlScalarNode(last);
-        document.MarkOverride(key);
+        document.MarkOverride(key, entry);
         mapping.Children.Add(key, value);
     }
 

@@ -1,12 +1,24 @@
 using System.Globalization;
+using System.Numerics;
 using Kneron.Quantization.Diagnostics;
 using YamlDotNet.RepresentationModel;
 
 namespace Kneron.Quantization.Config;
 
-/// <summary>Builds a <see cref="QuantConfig"/> from the top-level mapping, key by key.</summary>
+/// <summary>
+/// Builds a <see cref="QuantConfig"/> from the top-level mapping, key by key.
+/// Errors are recorded in the <see cref="ConfigDocument"/> and the reading
+/// goes on with defaults, so the config returned is valid only when none were recorded.
+/// </summary>
 internal static class ConfigReader
 {
+    /// <summary>
+    /// Maximum element count of one sample that <c>inputs.&lt;name&gt;.shape</c>
+    /// may give (2^28, 1 GiB as float32). It rejects a mistyped shape at load,
+    /// before image resizing or ONNX Runtime try to allocate it.
+    /// </summary>
+    public const long MaxShapeElements = 1L << 28;
+
     private static readonly string[] TopLevelKeys =
     {
         "platform",
@@ -77,10 +89,15 @@ internal static class ConfigReader
     {
         var top = new ConfigSection(document, document.Root, "", TopLevelKeys);
 
-        var platform = ReadPlatform(top);
+        var platform = ConfigValues.Recover(top, ConfigValues.Default(top, Platform.KL720), () => ReadPlatform(top));
+        var errorsBefore = document.Errors.Count;
         var percentage = ConfigValues.ReadNumber(top, "percentage", 0.999, NumberRange.UnitInterval);
         var percentage16b = ConfigValues.ReadNumber(top, "percentage_16b", 0.999999, NumberRange.UnitInterval);
-        CheckPercentageOrder(top, percentage, percentage16b);
+        if (document.Errors.Count == errorsBefore)
+        {
+            // Compared only when both were read, because a rejected value reads as its default.
+            ConfigValues.Recover(top, 0, () => CheckPercentageOrder(percentage, percentage16b));
+        }
 
         var calibration = ReadCalibration(top);
         var evaluation = ReadEvaluation(top, calibration);
@@ -125,8 +142,7 @@ internal static class ConfigReader
         const string allowed = "520, 530, 630, 720, 730 (or KL520 … KL730)";
         if (!top.TryGet("platform", out _, out var node))
         {
-            throw new KnqException(ConfigCodes.MissingKey, top.Document.DefaultLocation,
-                $"platform is missing; add a line such as 'platform: 720' (allowed: {allowed}).");
+            throw MissingOrEmpty(top, "platform", $"add a line such as 'platform: 720' (allowed: {allowed})");
         }
 
         if (node is not YamlScalarNode { Value: { } raw })
@@ -146,11 +162,12 @@ internal static class ConfigReader
         throw top.Document.Error(ConfigCodes.InvalidValue, node, $"platform must be one of {allowed}, got '{raw}'.");
     }
 
-    private static void CheckPercentageOrder(ConfigSection top, Located<double> percentage, Located<double> percentage16b)
+    /// <summary>Returns 0 when percentage_16b is at least percentage; the value only lets <see cref="ConfigValues.Recover"/> run it.</summary>
+    private static int CheckPercentageOrder(Located<double> percentage, Located<double> percentage16b)
     {
         if (percentage16b.Value >= percentage.Value)
         {
-            return;
+            return 0;
         }
 
         var p16 = percentage16b.Value.ToString(CultureInfo.InvariantCulture);
@@ -160,16 +177,38 @@ internal static class ConfigReader
             $"percentage_16b{defaultNote} is {p16}, below percentage {p8}; the int16 range must clip no more than the int8 one, so set percentage_16b to at least {p8}.");
     }
 
+    /// <summary>
+    /// Reads the required <c>calibration</c> section. When it is missing or
+    /// invalid, the error is recorded and an empty section is returned, so that
+    /// <c>evaluation</c> and <c>inputs</c>, which inherit from it, are still checked.
+    /// </summary>
     private static SampleSourceConfig ReadCalibration(ConfigSection top)
     {
+        var empty = new SampleSourceConfig { Location = top.Document.DefaultLocation };
         if (!top.TryGet("calibration", out var key, out var node))
         {
-            throw new KnqException(ConfigCodes.MissingKey, top.Document.DefaultLocation,
-                "calibration is missing; add a calibration section with images: <glob> (or tensors: <glob>) naming the calibration samples.");
+            top.Document.AddError(MissingOrEmpty(top, "calibration",
+                "add a calibration section with images: <glob> (or tensors: <glob>) naming the calibration samples, indented under it"));
+            return empty;
         }
 
-        var section = Section(top, "calibration", node, SampleSourceParser.CalibrationKeys);
-        return SampleSourceParser.ParseCalibration(section, key);
+        return Section(top, "calibration", node, SampleSourceParser.CalibrationKeys) is { } section
+            ? SampleSourceParser.ParseCalibration(section, key)
+            : empty;
+    }
+
+    /// <summary>
+    /// Returns the error for a required key that is absent (at the file's
+    /// (1,1)) or written without a value (at the key).
+    /// </summary>
+    private static KnqException MissingOrEmpty(ConfigSection top, string key, string fix)
+    {
+        if (top.TryGetKey(key, out var keyNode))
+        {
+            return top.Document.Error(ConfigCodes.MissingKey, keyNode, $"{key} is empty; {fix}.");
+        }
+
+        return new KnqException(ConfigCodes.MissingKey, top.Document.DefaultLocation, $"{key} is missing; {fix}.");
     }
 
     private static SampleSourceConfig? ReadEvaluation(ConfigSection top, SampleSourceConfig calibration)
@@ -179,8 +218,9 @@ internal static class ConfigReader
             return null;
         }
 
-        var section = Section(top, "evaluation", node, SampleSourceParser.EvaluationKeys);
-        return SampleSourceParser.ParseEvaluation(section, key, calibration);
+        return Section(top, "evaluation", node, SampleSourceParser.EvaluationKeys) is { } section
+            ? SampleSourceParser.ParseEvaluation(section, key, calibration)
+            : null;
     }
 
     private static IReadOnlyDictionary<string, InputConfig> ReadInputs(ConfigSection top, SampleSourceConfig calibration)
@@ -193,33 +233,57 @@ internal static class ConfigReader
 
         if (node is not YamlMappingNode mapping)
         {
-            throw top.Document.Error(ConfigCodes.NotAMapping, node,
-                $"inputs must be a mapping of input names to settings, got a {ConfigSection.NodeKind(node)}.");
+            top.Document.AddError(top.Document.Error(ConfigCodes.NotAMapping, node,
+                $"inputs must be a mapping of input names to settings, got a {ConfigSection.NodeKind(node)}."));
+            return inputs;
         }
 
         foreach (var (nameNode, entryNode) in mapping.Children)
         {
             if (nameNode is not YamlScalarNode { Value: { Length: > 0 } name })
             {
-                throw top.Document.Error(ConfigCodes.WrongType, nameNode, "each key under inputs must be a model input name.");
+                top.Document.AddError(top.Document.Error(ConfigCodes.WrongType, nameNode, "each key under inputs must be a model input name."));
+                continue;
             }
 
             var path = $"inputs.{name}";
-            var section = Section(top, path, entryNode, SampleSourceParser.InputKeys);
-            var shape = ConfigValues.ReadPositiveInts(section, SampleSourceParser.Shape, count: null) is var (values, shapeNode)
-                ? ConfigValues.Set<IReadOnlyList<long>?>(section, shapeNode, values)
-                : ConfigValues.Default<IReadOnlyList<long>?>(section, null);
+            if (Section(top, path, entryNode, SampleSourceParser.InputKeys) is not { } section)
+            {
+                continue;
+            }
 
             inputs[name] = new InputConfig
             {
                 Name = name,
                 Location = top.Document.Locate(nameNode),
-                Shape = shape,
+                Shape = ReadShape(section),
                 Calibration = SampleSourceParser.ParseInputSource(section, nameNode, calibration),
             };
         }
 
         return inputs;
+    }
+
+    /// <summary>
+    /// Reads <c>inputs.&lt;name&gt;.shape</c>: every dimension at least 1, and
+    /// at most <see cref="MaxShapeElements"/> elements in one sample.
+    /// </summary>
+    private static Located<IReadOnlyList<long>?> ReadShape(ConfigSection section)
+    {
+        if (ConfigValues.ReadPositiveInts(section, SampleSourceParser.Shape, count: null) is not var (values, shapeNode))
+        {
+            return ConfigValues.Default<IReadOnlyList<long>?>(section, null);
+        }
+
+        var elements = values.Aggregate(BigInteger.One, (product, dimension) => product * dimension);
+        if (elements > MaxShapeElements)
+        {
+            section.Document.AddError(section.Document.Error(ConfigCodes.OutOfRange, shapeNode,
+                $"{section.KeyPath(SampleSourceParser.Shape)} {ConfigDocument.FlowText(shapeNode)} has {elements} elements in one sample, above the limit of {MaxShapeElements} (2^28, 1 GiB as float32); give the input's real size."));
+            return ConfigValues.Default<IReadOnlyList<long>?>(section, null);
+        }
+
+        return ConfigValues.Set<IReadOnlyList<long>?>(section, shapeNode, values);
     }
 
     /// <summary>Reads <c>quan_config</c> as node name to the YAML text of its settings (flow style); their meaning is the engine's.</summary>
@@ -232,8 +296,9 @@ internal static class ConfigReader
 
         if (node is not YamlMappingNode mapping)
         {
-            throw top.Document.Error(ConfigCodes.NotAMapping, node,
-                $"quan_config must be a mapping of node names to bit-width settings, got a {ConfigSection.NodeKind(node)}.");
+            top.Document.AddError(top.Document.Error(ConfigCodes.NotAMapping, node,
+                $"quan_config must be a mapping of node names to bit-width settings, got a {ConfigSection.NodeKind(node)}."));
+            return ConfigValues.Default<IReadOnlyDictionary<string, string>?>(top, null);
         }
 
         var entries = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -241,7 +306,8 @@ internal static class ConfigReader
         {
             if (nameNode is not YamlScalarNode { Value: { Length: > 0 } name })
             {
-                throw top.Document.Error(ConfigCodes.WrongType, nameNode, "each key under quan_config must be a node name.");
+                top.Document.AddError(top.Document.Error(ConfigCodes.WrongType, nameNode, "each key under quan_config must be a node name."));
+                continue;
             }
 
             entries[name] = ConfigDocument.FlowText(valueNode);
@@ -250,12 +316,14 @@ internal static class ConfigReader
         return ConfigValues.Set<IReadOnlyDictionary<string, string>?>(top, node, entries);
     }
 
-    private static ConfigSection Section(ConfigSection parent, string path, YamlNode node, IReadOnlyList<string> keys)
+    /// <summary>Returns the section at <paramref name="node"/>, or null after recording an error when it is not a mapping.</summary>
+    private static ConfigSection? Section(ConfigSection parent, string path, YamlNode node, IReadOnlyList<string> keys)
     {
         if (node is not YamlMappingNode mapping)
         {
-            throw parent.Document.Error(ConfigCodes.NotAMapping, node,
-                $"{path} must be a mapping of keys to values, got a {ConfigSection.NodeKind(node)}; valid keys are: {string.Join(", ", keys)}.");
+            parent.Document.AddError(parent.Document.Error(ConfigCodes.NotAMapping, node,
+                $"{path} must be a mapping of keys to values, got a {ConfigSection.NodeKind(node)}; valid keys are: {ConfigSection.SortedList(keys)}."));
+            return null;
         }
 
         return new ConfigSection(parent.Document, mapping, path, keys);

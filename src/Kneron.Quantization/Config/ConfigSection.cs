@@ -6,8 +6,8 @@ namespace Kneron.Quantization.Config;
 
 /// <summary>
 /// One YAML mapping of the config (the top level, <c>calibration</c>, an
-/// <c>inputs</c> entry) with its valid keys. Creating it rejects unknown keys
-/// and keys that are not plain text.
+/// <c>inputs</c> entry) with its valid keys. Creating it records an error for
+/// each unknown key and each key that is not plain text, and leaves them out.
 /// </summary>
 internal sealed class ConfigSection
 {
@@ -23,12 +23,14 @@ internal sealed class ConfigSection
         {
             if (keyNode is not YamlScalarNode { Value: { } key } scalarKey)
             {
-                throw document.Error(ConfigCodes.WrongType, keyNode, $"{Describe("keys")} must be plain text, got a {NodeKind(keyNode)}.");
+                document.AddError(document.Error(ConfigCodes.WrongType, keyNode, $"{Describe("keys")} must be plain text, got a {NodeKind(keyNode)}."));
+                continue;
             }
 
             if (!validKeys.Contains(key, StringComparer.Ordinal))
             {
-                throw document.Error(ConfigCodes.UnknownKey, keyNode, UnknownKeyMessage(key, validKeys));
+                document.AddError(document.Error(ConfigCodes.UnknownKey, keyNode, UnknownKeyMessage(key, validKeys)));
+                continue;
             }
 
             _entries[key] = (scalarKey, valueNode);
@@ -62,6 +64,19 @@ internal sealed class ConfigSection
 
     public bool Has(string key) => TryGet(key, out _, out _);
 
+    /// <summary>Finds a key whatever its value, so that a required key written without a value (<c>calibration:</c>) can be told from a missing one.</summary>
+    public bool TryGetKey(string key, out YamlScalarNode keyNode)
+    {
+        if (_entries.TryGetValue(key, out var entry))
+        {
+            keyNode = entry.Key;
+            return true;
+        }
+
+        keyNode = null!;
+        return false;
+    }
+
     public static bool IsNull(YamlNode node) =>
         node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any } scalar
         && scalar.Value is null or "" or "~" or "null" or "Null" or "NULL";
@@ -85,8 +100,11 @@ internal sealed class ConfigSection
             return $"unknown key '{key}'{where}; did you mean '{suggestion}'?";
         }
 
-        return $"unknown key '{key}'{where}; valid keys are: {string.Join(", ", validKeys)}.";
+        return $"unknown key '{key}'{where}; valid keys are: {SortedList(validKeys)}.";
     }
+
+    /// <summary>Returns the keys in ordinal order, comma-separated, as error messages list them.</summary>
+    public static string SortedList(IEnumerable<string> keys) => string.Join(", ", keys.Order(StringComparer.Ordinal));
 }
 
 /// <summary>Suggests the valid key nearest to a misspelt one by Levenshtein distance.</summary>

@@ -38,13 +38,61 @@ internal sealed record NumberRange(double Min, bool MinExclusive, double Max, bo
 /// location of its YAML node, or the default (located at the file's (1,1),
 /// <c>IsSet</c> false) when the key is absent or null. Numbers and booleans
 /// must be plain YAML scalars: a quoted <c>"0.5"</c> is text, as YAML defines it.
+/// An invalid value is recorded in the document and read as the default (or
+/// null), so that the reading goes on to find the other errors.
 /// </summary>
 internal static class ConfigValues
 {
     public static Located<T> Default<T>(ConfigSection section, T value) =>
         new(value, section.Document.DefaultLocation, false);
 
-    public static Located<double> ReadNumber(ConfigSection section, string key, double defaultValue, NumberRange range)
+    /// <summary>Runs <paramref name="read"/>; on a config error, records it and returns <paramref name="fallback"/>.</summary>
+    public static T Recover<T>(ConfigSection section, T fallback, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (KnqException error)
+        {
+            section.Document.AddError(error);
+            return fallback;
+        }
+    }
+
+    public static Located<double> ReadNumber(ConfigSection section, string key, double defaultValue, NumberRange range) =>
+        Recover(section, Default(section, defaultValue), () => ReadNumberOrThrow(section, key, defaultValue, range));
+
+    public static Located<int> ReadInt(ConfigSection section, string key, int defaultValue, int min) =>
+        Recover(section, Default(section, defaultValue), () => ReadIntOrThrow(section, key, defaultValue, min));
+
+    public static Located<int?> ReadOptionalInt(ConfigSection section, string key, int min) =>
+        Recover(section, Default<int?>(section, null), () => ReadOptionalIntOrThrow(section, key, min));
+
+    public static Located<bool> ReadBool(ConfigSection section, string key, bool defaultValue) =>
+        Recover(section, Default(section, defaultValue), () => ReadBoolOrThrow(section, key, defaultValue));
+
+    /// <summary>Reads one of a fixed set of words, compared without regard to case.</summary>
+    public static Located<T> ReadEnum<T>(ConfigSection section, string key, T defaultValue, IReadOnlyList<(string Spelling, T Value)> allowed) =>
+        Recover(section, Default(section, defaultValue), () => ReadEnumOrThrow(section, key, defaultValue, allowed));
+
+    /// <summary>Reads one path or glob, or a list of them; an empty list is rejected.</summary>
+    public static Located<IReadOnlyList<string>> ReadStringList(ConfigSection section, string key) =>
+        Recover(section, Default<IReadOnlyList<string>>(section, Array.Empty<string>()), () => ReadStringListOrThrow(section, key));
+
+    /// <summary>
+    /// Reads a number or a list of numbers with an allowed count of entries.
+    /// A single number is returned as a one-entry list, which users broadcast.
+    /// </summary>
+    public static Located<IReadOnlyList<float>> ReadNumberList(
+        ConfigSection section, string key, IReadOnlyList<float> defaultValue, int[] allowedCounts, NumberRange range) =>
+        Recover(section, Default(section, defaultValue), () => ReadNumberListOrThrow(section, key, defaultValue, allowedCounts, range));
+
+    /// <summary>Reads a list of exactly <paramref name="count"/> integers ≥ 1 (any count when null); null when absent or invalid.</summary>
+    public static (List<long> Values, YamlNode Node)? ReadPositiveInts(ConfigSection section, string key, int? count) =>
+        Recover(section, null, () => ReadPositiveIntsOrThrow(section, key, count));
+
+    private static Located<double> ReadNumberOrThrow(ConfigSection section, string key, double defaultValue, NumberRange range)
     {
         if (!section.TryGet(key, out _, out var node))
         {
@@ -61,7 +109,7 @@ internal static class ConfigValues
         return Set(section, node, value);
     }
 
-    public static Located<int> ReadInt(ConfigSection section, string key, int defaultValue, int min)
+    private static Located<int> ReadIntOrThrow(ConfigSection section, string key, int defaultValue, int min)
     {
         if (!section.TryGet(key, out _, out var node))
         {
@@ -71,7 +119,7 @@ internal static class ConfigValues
         return Set(section, node, ParseInt(section, key, node, min));
     }
 
-    public static Located<int?> ReadOptionalInt(ConfigSection section, string key, int min)
+    private static Located<int?> ReadOptionalIntOrThrow(ConfigSection section, string key, int min)
     {
         if (!section.TryGet(key, out _, out var node))
         {
@@ -81,7 +129,7 @@ internal static class ConfigValues
         return Set<int?>(section, node, ParseInt(section, key, node, min));
     }
 
-    public static Located<bool> ReadBool(ConfigSection section, string key, bool defaultValue)
+    private static Located<bool> ReadBoolOrThrow(ConfigSection section, string key, bool defaultValue)
     {
         if (!section.TryGet(key, out _, out var node))
         {
@@ -98,8 +146,7 @@ internal static class ConfigValues
         };
     }
 
-    /// <summary>Reads one of a fixed set of words, compared without regard to case.</summary>
-    public static Located<T> ReadEnum<T>(ConfigSection section, string key, T defaultValue, IReadOnlyList<(string Spelling, T Value)> allowed)
+    private static Located<T> ReadEnumOrThrow<T>(ConfigSection section, string key, T defaultValue, IReadOnlyList<(string Spelling, T Value)> allowed)
     {
         if (!section.TryGet(key, out _, out var node))
         {
@@ -131,8 +178,7 @@ internal static class ConfigValues
             $"{section.KeyPath(key)} must be one of {spellings}, got '{raw}'.");
     }
 
-    /// <summary>Reads one path or glob, or a list of them; an empty list is rejected.</summary>
-    public static Located<IReadOnlyList<string>> ReadStringList(ConfigSection section, string key)
+    private static Located<IReadOnlyList<string>> ReadStringListOrThrow(ConfigSection section, string key)
     {
         if (!section.TryGet(key, out _, out var node))
         {
@@ -172,11 +218,7 @@ internal static class ConfigValues
         return Set<IReadOnlyList<string>>(section, node, items);
     }
 
-    /// <summary>
-    /// Reads a number or a list of numbers with an allowed count of entries.
-    /// A single number is returned as a one-entry list, which users broadcast.
-    /// </summary>
-    public static Located<IReadOnlyList<float>> ReadNumberList(
+    private static Located<IReadOnlyList<float>> ReadNumberListOrThrow(
         ConfigSection section, string key, IReadOnlyList<float> defaultValue, int[] allowedCounts, NumberRange range)
     {
         if (!section.TryGet(key, out _, out var node))
@@ -207,8 +249,7 @@ internal static class ConfigValues
         return Set<IReadOnlyList<float>>(section, node, values);
     }
 
-    /// <summary>Reads a list of exactly <paramref name="count"/> integers ≥ 1 (any count when null).</summary>
-    public static (List<long> Values, YamlNode Node)? ReadPositiveInts(ConfigSection section, string key, int? count)
+    private static (List<long> Values, YamlNode Node)? ReadPositiveIntsOrThrow(ConfigSection section, string key, int? count)
     {
         if (!section.TryGet(key, out _, out var node))
         {

@@ -143,13 +143,14 @@ internal static class SampleSourceParser
         return ConfigValues.Set<(int Width, int Height)?>(section, node, ((int)values[0], (int)values[1]));
     }
 
+    /// <summary>Records an error unless the section names exactly one of images and tensors; parsing goes on either way.</summary>
     private static void RequireOneSource(ConfigSection section, YamlNode sectionKey)
     {
         RejectBothSources(section);
         if (!section.Has(Images) && !section.Has(Tensors))
         {
-            throw section.Document.Error(ConfigCodes.NoSource, sectionKey,
-                $"'{section.Path}' sets neither images nor tensors; add images: <glob> for image files or tensors: <glob> for .npy files.");
+            section.Document.AddError(section.Document.Error(ConfigCodes.NoSource, sectionKey,
+                $"'{section.Path}' sets neither images nor tensors; add images: <glob> for image files or tensors: <glob> for .npy files."));
         }
     }
 
@@ -157,8 +158,8 @@ internal static class SampleSourceParser
     {
         if (section.TryGet(Images, out _, out _) && section.TryGet(Tensors, out var tensorsKey, out _))
         {
-            throw section.Document.Error(ConfigCodes.BothSources, tensorsKey,
-                $"'{section.Path}' sets both images and tensors; keep only one of them.");
+            section.Document.AddError(section.Document.Error(ConfigCodes.BothSources, tensorsKey,
+                $"'{section.Path}' sets both images and tensors; keep only one of them."));
         }
     }
 }

@@ -42,8 +42,8 @@ public static class CalibrationCodes
     /// <summary>An image-fed input's shape is not rank 4 with 1, 3 or 4 channels and positive dimensions.</summary>
     public const string UnsupportedImageShape = "KNQ0312";
 
-    /// <summary>The config's <c>inputs</c> names an input the model does not have.</summary>
-    public const string UnknownInput = "KNQ0313";
+    // KNQ0313 (an inputs entry naming no model input) is retired, because the model check reports that
+    // first as KNQ0206. The number stays unused so that old logs keep one meaning.
 
     /// <summary>A matched sample file could not be read (removed or not readable since it was matched).</summary>
     public const string FileUnreadable = "KNQ0314";

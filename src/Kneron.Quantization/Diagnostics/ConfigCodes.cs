@@ -50,4 +50,7 @@ public static class ConfigCodes
 
     /// <summary>A list has the wrong number of entries (<c>resize</c>, <c>mean</c>, <c>std</c>, <c>shape</c>).</summary>
     public const string WrongLength = "KNQ0115";
+
+    /// <summary>The file contains a second YAML document (after a <c>---</c> line) with content.</summary>
+    public const string MultipleDocuments = "KNQ0116";
 }
