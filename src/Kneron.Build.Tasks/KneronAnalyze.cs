@@ -74,8 +74,9 @@ public sealed class KneronAnalyze : ToolTask
     public string? OverridesSource { get; set; }
 
     /// <summary>
-    /// File the relayed warnings are written to, one canonical line each,
-    /// after a successful analysis; not written when empty.
+    /// File that receives the relayed warnings after a successful analysis,
+    /// one canonical line each, and is empty when there were none. Nothing is
+    /// written when this parameter is empty.
     /// </summary>
     public string? WarningsFile { get; set; }
 

@@ -3,9 +3,9 @@ using Microsoft.Build.Framework;
 namespace Kneron.Build.Tasks;
 
 /// <summary>
-/// Reports again the warnings of a model's last analysis when the build skips
-/// that analysis as up to date, so that a no-op build shows the same warnings
-/// as the build that ran it and the IDE's Error List keeps them.
+/// Reports the warnings of a model's last analysis again when the build
+/// skips the analysis as up to date. A no-op build then shows the same
+/// warnings as the build that ran the analysis, and the IDE's Error List keeps them.
 /// </summary>
 /// <remarks>
 /// <see cref="KneronAnalyze"/> writes the warnings to <c>&lt;name&gt;.warnings</c>
@@ -16,9 +16,9 @@ namespace Kneron.Build.Tasks;
 public sealed class KneronReplayWarnings : Microsoft.Build.Utilities.Task
 {
     /// <summary>
-    /// The <c>.warnings</c> files to report; the item's <c>ModelItemSpec</c>
-    /// metadata names the model in the message before them. Missing files
-    /// are skipped.
+    /// The <c>.warnings</c> files to report. Missing files are skipped. The
+    /// optional <c>ModelItemSpec</c> metadata names the model in the message
+    /// logged before its warnings.
     /// </summary>
     [Required]
     public ITaskItem[] WarningsFiles { get; set; } = Array.Empty<ITaskItem>();
