@@ -14,12 +14,16 @@ namespace Kneron.Build.Tasks;
 /// invalid input or config. Any other exit code is a crash and becomes error
 /// KNQ0701. Cancelling the build (Ctrl+C) kills the child process through
 /// <see cref="ToolTask.Cancel"/>.
+/// After a successful analysis the task writes the warnings it relayed to
+/// <see cref="WarningsFile"/>, so that <see cref="KneronReplayWarnings"/> can
+/// report them again in builds that skip the analysis as up to date.
 /// </remarks>
 public sealed class KneronAnalyze : ToolTask
 {
     private const int RetainedOutputLines = 20;
 
     private readonly Queue<string> _lastOutputLines = new();
+    private readonly List<ToolDiagnostic> _relayedWarnings = new();
     private string? _pendingStandardOutputLine;
     private string? _summaryLine;
     private string? _dotnetPath;
@@ -27,6 +31,12 @@ public sealed class KneronAnalyze : ToolTask
     /// <summary>Path of the ONNX model to analyse.</summary>
     [Required]
     public string Model { get; set; } = "";
+
+    /// <summary>
+    /// The KneronModel item as the project declares it (such as
+    /// <c>models/face.onnx</c>), for messages; defaults to <see cref="Model"/>.
+    /// </summary>
+    public string? ModelItemSpec { get; set; }
 
     /// <summary>Path of the model's YAML quantization config.</summary>
     [Required]
@@ -56,10 +66,19 @@ public sealed class KneronAnalyze : ToolTask
     public string? WeightBitwidthMode { get; set; }
 
     /// <summary>
-    /// File that errors about the overridden values point at (the project file
-    /// that sets the item metadata).
+    /// File that errors about the overridden values point at: the project file
+    /// that declares the KneronModel item. MSBuild gives a task no line of an
+    /// item, so such an error has the file only, and its message names the
+    /// item and the metadata instead.
     /// </summary>
     public string? OverridesSource { get; set; }
+
+    /// <summary>
+    /// File that receives the relayed warnings after a successful analysis,
+    /// one canonical line each, and is empty when there were none. Nothing is
+    /// written when this parameter is empty.
+    /// </summary>
+    public string? WarningsFile { get; set; }
 
     /// <summary>
     /// The dotnet executable; defaults to <c>DOTNET_HOST_PATH</c>, then the first
@@ -70,6 +89,14 @@ public sealed class KneronAnalyze : ToolTask
     /// <summary>The last line kneron-quant printed on standard output (its summary line).</summary>
     [Output]
     public string SummaryLine => _summaryLine ?? "";
+
+    /// <summary>
+    /// True once the task has run. The targets use it to tell an analysis from
+    /// a skipped one: MSBuild sets no output-only parameter of a task in a
+    /// target it skips as up to date.
+    /// </summary>
+    [Output]
+    public bool Ran => true;
 
     /// <inheritdoc />
     protected override string ToolName => RunsThroughDotnet ? DotnetExecutableName : Path.GetFileName(ToolAssembly);
@@ -91,6 +118,9 @@ public sealed class KneronAnalyze : ToolTask
     /// <inheritdoc />
     public override bool Execute()
     {
+        // A warnings file left from an earlier analysis must not be taken for this one's.
+        DeleteWarningsFile();
+
         if (!File.Exists(ToolAssembly))
         {
             Log.LogError(null, TaskErrors.ToolNotFound, null, null, 0, 0, 0, 0, TaskErrors.ToolNotFoundMessage(ToolAssembly));
@@ -116,7 +146,15 @@ public sealed class KneronAnalyze : ToolTask
             Log.LogMessage(MessageImportance.Normal, _summaryLine);
         }
 
-        return toolSucceeded && !Log.HasLoggedErrors;
+        var succeeded = toolSucceeded && !Log.HasLoggedErrors;
+        if (succeeded && !string.IsNullOrEmpty(WarningsFile))
+        {
+            // Written even when empty: the targets list it among the analysis
+            // outputs, so a missing file means the analysis has to run again.
+            File.WriteAllLines(WarningsFile, _relayedWarnings.Select(warning => warning.ToString()));
+        }
+
+        return succeeded;
     }
 
     /// <inheritdoc />
@@ -191,7 +229,12 @@ public sealed class KneronAnalyze : ToolTask
         var lastLines = string.Join(Environment.NewLine, _lastOutputLines);
         if (ExitCode != 1 && ExitCode != 2)
         {
-            Log.LogError(null, TaskErrors.ToolCrashed, null, Model, 0, 0, 0, 0, TaskErrors.ToolCrashedMessage(ExitCode, lastLines));
+            // A crash the tool reported itself (KNQ0099) is already in the log
+            // with its stack trace, so the output is not repeated here.
+            var message = Log.HasLoggedErrors
+                ? TaskErrors.ToolCrashedAfterErrorMessage(ExitCode)
+                : TaskErrors.ToolCrashedMessage(ExitCode, lastLines);
+            Log.LogError(null, TaskErrors.ToolCrashed, null, Model, 0, 0, 0, 0, message);
         }
         else if (!Log.HasLoggedErrors)
         {
@@ -216,6 +259,7 @@ public sealed class KneronAnalyze : ToolTask
 
     private void LogDiagnostic(ToolDiagnostic diagnostic)
     {
+        diagnostic = NameOverriddenMetadata(diagnostic);
         if (diagnostic.IsError)
         {
             Log.LogError(null, diagnostic.Code, null, diagnostic.File, diagnostic.Line, diagnostic.Column, 0, 0, diagnostic.Message);
@@ -223,6 +267,66 @@ public sealed class KneronAnalyze : ToolTask
         else
         {
             Log.LogWarning(null, diagnostic.Code, null, diagnostic.File, diagnostic.Line, diagnostic.Column, 0, 0, diagnostic.Message);
+            _relayedWarnings.Add(diagnostic);
+        }
+    }
+
+    /// <summary>
+    /// Prefixes a diagnostic that points at <see cref="OverridesSource"/> with
+    /// the item and the metadata behind it, because it carries no line there.
+    /// Names the metadata whose config key the message mentions, else every
+    /// metadata the item overrides.
+    /// </summary>
+    private ToolDiagnostic NameOverriddenMetadata(ToolDiagnostic diagnostic)
+    {
+        var overrides = Overrides().ToList();
+        if (overrides.Count == 0 || diagnostic.File == null || diagnostic.Line > 0 || !IsOverridesSource(diagnostic.File))
+        {
+            return diagnostic;
+        }
+
+        var mentioned = overrides.Where(o => diagnostic.Message.IndexOf(o.ConfigKey, StringComparison.OrdinalIgnoreCase) >= 0).ToList();
+        var named = string.Join(", ", (mentioned.Count > 0 ? mentioned : overrides).Select(o => $"{o.Metadata}={o.Value}"));
+        return diagnostic.WithMessage($"KneronModel '{ModelItemSpec ?? Model}' metadata {named}: {diagnostic.Message}");
+    }
+
+    private IEnumerable<(string Metadata, string ConfigKey, string Value)> Overrides()
+    {
+        var all = new[]
+        {
+            ("Platform", "platform", Platform),
+            ("SnrThreshold", "snr_threshold", SnrThreshold),
+            ("DatapathBitwidthMode", "datapath_bitwidth_mode", DatapathBitwidthMode),
+            ("WeightBitwidthMode", "weight_bitwidth_mode", WeightBitwidthMode),
+        };
+        return all
+            .Where(o => !string.IsNullOrWhiteSpace(o.Item3))
+            .Select(o => (o.Item1, o.Item2, o.Item3!.Trim()));
+    }
+
+    private bool IsOverridesSource(string file)
+    {
+        if (string.IsNullOrEmpty(OverridesSource))
+        {
+            return false;
+        }
+
+        try
+        {
+            return string.Equals(Path.GetFullPath(file), Path.GetFullPath(OverridesSource), StringComparison.OrdinalIgnoreCase);
+        }
+        catch (Exception ex) when (ex is ArgumentException || ex is NotSupportedException || ex is PathTooLongException)
+        {
+            // The origin of a diagnostic may be no path at all (such as "kneron-quant").
+            return false;
+        }
+    }
+
+    private void DeleteWarningsFile()
+    {
+        if (!string.IsNullOrEmpty(WarningsFile) && File.Exists(WarningsFile))
+        {
+            File.Delete(WarningsFile);
         }
     }
 

@@ -10,10 +10,20 @@ internal static class TaskErrors
     public const string ToolFailedSilently = "KNQ0702";
     public const string DotnetNotFound = "KNQ0703";
     public const string ToolNotFound = "KNQ0704";
+    public const string ConfigNotFound = "KNQ0705";
+    public const string DuplicateArtifactPath = "KNQ0706";
+    public const string InvalidCopyToOutputDirectory = "KNQ0707";
 
     public static string ToolCrashedMessage(int exitCode, string lastLines) =>
         $"kneron-quant failed with exit code {exitCode} (expected 0, 1 or 2), which is a bug in kneron-quant. " +
         $"Last output lines:{Environment.NewLine}{lastLines}";
+
+    // Used when the tool reported its own coded error before crashing: that
+    // error and the lines after it (the stack trace) are already in the log.
+    public static string ToolCrashedAfterErrorMessage(int exitCode) =>
+        $"kneron-quant failed with exit code {exitCode} (expected 0, 1 or 2) after reporting the error above, " +
+        "which is a bug in kneron-quant. Its full output, with the stack trace, is in the build log at normal " +
+        "verbosity (dotnet build -v:n).";
 
     public static string ToolFailedSilentlyMessage(int exitCode, string lastLines) =>
         $"kneron-quant exited with code {exitCode} but reported no error. Last output lines:{Environment.NewLine}{lastLines}";
@@ -25,4 +35,19 @@ internal static class TaskErrors
     public static string ToolNotFoundMessage(string path) =>
         $"kneron-quant was not found at '{path}'. Restore the Kneron.Build package again, " +
         "or correct the KneronToolPath property or the KNERON_TOOL_PATH environment variable.";
+
+    public static string ConfigNotFoundMessage(string item, string config, string defaultConfigName) =>
+        $"KneronModel '{item}': the config '{config}' was not found. Create {defaultConfigName} beside the model, " +
+        "or set the item's Config metadata to the path of an existing config.";
+
+    public static string DuplicateArtifactPathMessage(string firstItem, string secondItem, string artifactPath) =>
+        firstItem == secondItem
+            ? $"KneronModel '{secondItem}' is declared twice with the same artifact path '{artifactPath}'. " +
+              "Remove one of the items, or set a distinct OutputName or Link on one of them."
+            : $"KneronModel '{firstItem}' and KneronModel '{secondItem}' both write their artifacts to '{artifactPath}'. " +
+              "Set a distinct OutputName or Link on one of them.";
+
+    public static string InvalidCopyToOutputDirectoryMessage(string item, string value) =>
+        $"KneronModel '{item}' has CopyToOutputDirectory '{value}', which is not valid. " +
+        "The allowed values are PreserveNewest, Always and Never.";
 }

@@ -65,6 +65,25 @@ internal sealed class ToolDiagnostic
             message: match.Groups["message"].Value);
     }
 
+    /// <summary>Returns a copy of this diagnostic with <paramref name="message"/> as its text.</summary>
+    public ToolDiagnostic WithMessage(string message) => new(IsError, Code, File, Line, Column, message);
+
+    /// <summary>
+    /// Formats the diagnostic in the canonical form <see cref="TryParse"/> reads,
+    /// so that a stored line parses back to the same file, position, code and message.
+    /// </summary>
+    public override string ToString()
+    {
+        var severity = IsError ? "error" : "warning";
+        if (File == null)
+        {
+            return $"{severity} {Code}: {Message}";
+        }
+
+        var position = Line <= 0 ? "" : Column <= 0 ? $"({Line})" : $"({Line},{Column})";
+        return $"{File}{position}: {severity} {Code}: {Message}";
+    }
+
     private static int ParseNumber(Group group) =>
         group.Success ? int.Parse(group.Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
 }

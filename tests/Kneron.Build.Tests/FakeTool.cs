@@ -30,8 +30,8 @@ internal static class FakeTool
 
         var path = Path.Combine(folder, "kneron-quant.sh");
         var body = new List<string> { "#!/bin/sh" };
-        body.AddRange(standardOutput.Select(line => $"printf '%s\\n' '{line}'"));
-        body.AddRange(standardError.Select(line => $"printf '%s\\n' '{line}' >&2"));
+        body.AddRange(standardOutput.Select(line => $"printf '%s\\n' {ShellQuote(line)}"));
+        body.AddRange(standardError.Select(line => $"printf '%s\\n' {ShellQuote(line)} >&2"));
         body.Add("echo \"$@\"");
         if (waitSeconds > 0)
         {
@@ -43,4 +43,7 @@ internal static class FakeTool
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return path;
     }
+
+    // Single-quotes a line for sh; a quote inside becomes '\'' (close, escaped quote, reopen).
+    private static string ShellQuote(string line) => "'" + line.Replace("'", "'\\''") + "'";
 }

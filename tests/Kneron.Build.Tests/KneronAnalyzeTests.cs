@@ -80,6 +80,129 @@ public sealed class KneronAnalyzeTests : IDisposable
     }
 
     [Fact]
+    public void CrashAfterCodedErrorKeepsOutputOnce()
+    {
+        var tool = FakeTool.Write(_folder, 3,
+            standardOutput: Array.Empty<string>(),
+            standardError: new[]
+            {
+                "/p/models/face.onnx: error KNQ0099: Internal error in kneron-quant 0.1.0: InvalidOperationException: boom Please report it with the trace below.",
+                "System.InvalidOperationException: boom",
+                "   at Kneron.Quantization.Analyzer.Analyze()",
+            });
+        var (task, engine) = CreateTask(tool);
+
+        Assert.False(task.Execute());
+
+        Assert.Equal(new[] { "KNQ0099", "KNQ0701" }, engine.Errors.Select(e => e.Code));
+        var crash = engine.Errors[1];
+        Assert.Contains("exit code 3", crash.Message);
+        Assert.Contains("-v:n", crash.Message);
+        Assert.DoesNotContain("at Kneron.Quantization.Analyzer.Analyze()", crash.Message);
+        Assert.DoesNotContain("boom", crash.Message);
+        Assert.Contains(engine.Messages, m => m.Message == "   at Kneron.Quantization.Analyzer.Analyze()");
+    }
+
+    [Fact]
+    public void OverrideErrorNamesItemAndMetadata()
+    {
+        var tool = FakeTool.Write(_folder, 2,
+            standardOutput: Array.Empty<string>(),
+            standardError: new[] { "/p/app.csproj: error KNQ0502: datapath_bitwidth_mode 'int16' is not supported on KL520, which has no int16 path; it allows int8, auto." });
+        var (task, engine) = CreateTask(tool);
+        task.Platform = "520";
+        task.DatapathBitwidthMode = "int16";
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0502", error.Code);
+        Assert.Equal("/p/app.csproj", error.File);
+        Assert.Equal(0, error.LineNumber);
+        Assert.StartsWith("KneronModel 'models/face.onnx' metadata DatapathBitwidthMode=int16: datapath_bitwidth_mode 'int16'", error.Message);
+    }
+
+    [Fact]
+    public void OverrideErrorWithoutKeyNamesAllMetadata()
+    {
+        var tool = FakeTool.Write(_folder, 2,
+            standardOutput: Array.Empty<string>(),
+            standardError: new[] { "/p/app.csproj: error KNQ0120: override 'x' is not of the form key=value." });
+        var (task, engine) = CreateTask(tool);
+        task.Platform = "520";
+        task.SnrThreshold = "25";
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(engine.Errors);
+        Assert.StartsWith("KneronModel 'models/face.onnx' metadata Platform=520, SnrThreshold=25: override 'x'", error.Message);
+    }
+
+    [Fact]
+    public void ConfigErrorKeepsMessage()
+    {
+        var tool = FakeTool.Write(_folder, 2,
+            standardOutput: Array.Empty<string>(),
+            standardError: new[] { "/p/models/face.quant.yaml(3,1): error KNQ0105: unknown key 'snr_treshold'." });
+        var (task, engine) = CreateTask(tool);
+        task.Platform = "520";
+
+        Assert.False(task.Execute());
+
+        Assert.Equal("unknown key 'snr_treshold'.", Assert.Single(engine.Errors).Message);
+    }
+
+    [Fact]
+    public void SuccessWritesRelayedWarnings()
+    {
+        var warningLines = new[]
+        {
+            "/p/models/face.quant.yaml(2,16): warning KNQ0403: SNR of output out is 13.03 dB, below snr_threshold 200.00 dB.",
+            "/p/images/a.png: warning KNQ0301: image is grayscale.",
+            "warning KNQ0001: no file.",
+        };
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { "done" }, standardError: warningLines);
+        var (task, engine) = CreateTask(tool);
+        task.WarningsFile = Path.Combine(_folder, "face.warnings");
+
+        Assert.True(task.Execute());
+
+        Assert.Equal(3, engine.Warnings.Count);
+        Assert.Equal(warningLines, File.ReadAllLines(task.WarningsFile));
+    }
+
+    [Fact]
+    public void SuccessWithoutWarningsWritesEmptyFile()
+    {
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { "done" }, standardError: Array.Empty<string>());
+        var (task, _) = CreateTask(tool);
+        task.WarningsFile = Path.Combine(_folder, "face.warnings");
+
+        Assert.True(task.Execute());
+
+        Assert.Empty(File.ReadAllLines(task.WarningsFile));
+    }
+
+    [Fact]
+    public void FailureRemovesWarningsFile()
+    {
+        var tool = FakeTool.Write(_folder, 1,
+            standardOutput: Array.Empty<string>(),
+            standardError: new[]
+            {
+                "/p/images/a.png: warning KNQ0301: image is grayscale.",
+                "/p/face.quant.yaml(2,16): error KNQ0403: SNR of output out is 13.03 dB, below snr_threshold 200.00 dB.",
+            });
+        var (task, _) = CreateTask(tool);
+        task.WarningsFile = Path.Combine(_folder, "face.warnings");
+        File.WriteAllText(task.WarningsFile, "/p/old.png: warning KNQ0301: from an earlier analysis.\n");
+
+        Assert.False(task.Execute());
+
+        Assert.False(File.Exists(task.WarningsFile), "A failed analysis left a warnings file.");
+    }
+
+    [Fact]
     public void FailureWithoutDiagnosticIsCodedError()
     {
         var tool = FakeTool.Write(_folder, 2, standardOutput: Array.Empty<string>(), standardError: new[] { "something went wrong" });
@@ -94,18 +217,19 @@ public sealed class KneronAnalyzeTests : IDisposable
     }
 
     [Fact]
-    public void CancelKillsToolAndFails()
+    public async Task CancelKillsToolAndFails()
     {
         var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { "calibrating" }, standardError: Array.Empty<string>(), waitSeconds: 60);
         var (task, engine) = CreateTask(tool);
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
 
         var execution = Task.Run(task.Execute);
-        Thread.Sleep(TimeSpan.FromSeconds(1));
+        await Task.Delay(TimeSpan.FromSeconds(1));
         task.Cancel();
 
-        Assert.True(execution.Wait(TimeSpan.FromSeconds(30)), "Execute did not return after Cancel.");
-        Assert.False(execution.Result);
+        var finished = await Task.WhenAny(execution, Task.Delay(TimeSpan.FromSeconds(30)));
+        Assert.True(finished == execution, "Execute did not return after Cancel.");
+        Assert.False(await execution);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"Cancel took {stopwatch.Elapsed}.");
         Assert.Empty(engine.Errors);
     }
@@ -129,6 +253,7 @@ public sealed class KneronAnalyzeTests : IDisposable
         {
             BuildEngine = engine,
             Model = "/p/models/face.onnx",
+            ModelItemSpec = "models/face.onnx",
             Config = "/p/models/face.quant.yaml",
             OutputDirectory = "/p/obj/kneron/models/face/",
             ToolAssembly = tool,

@@ -52,4 +52,14 @@ public class ToolDiagnosticTests
     {
         Assert.Null(ToolDiagnostic.TryParse(line));
     }
+
+    [Theory]
+    [InlineData(@"C:\work (v2)\face.quant.yaml(3,1): warning KNQ0105: unused key.")]
+    [InlineData("/m/face.quant.yaml(4): error KNQ0101: invalid value.")]
+    [InlineData("/m/face.onnx: warning KNQ0301: image is grayscale.")]
+    [InlineData("error KNQ0001: missing argument.")]
+    public void FormatsBackToSameLine(string line)
+    {
+        Assert.Equal(line, ToolDiagnostic.TryParse(line)!.ToString());
+    }
 }

@@ -131,6 +131,154 @@ public sealed class DotnetBuildTests
         Assert.Matches(@"face\.quant\.yaml\(3,1\): error KNQ01\d\d: ", result.Output);
     }
 
+    [Fact]
+    public void ModelOutsideProjectGoesToOutputFolder()
+    {
+        var project = new TestProject(_environment, "outside-model");
+        project.AddModel("../outside-model-shared/face.onnx", FaceConfig, FaceImages);
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        foreach (var artifact in new[] { "face.quant.onnx", "face.quant.json", "face.report.html" })
+        {
+            Assert.True(File.Exists(Path.Combine(project.OutputFolder, artifact)), $"{artifact} is not in the output folder itself.\n{result}");
+        }
+    }
+
+    [Fact]
+    public void SameLinkFailsBeforeAnalysis()
+    {
+        var project = new TestProject(_environment, "same-link");
+        project.AddModel("models/a/face.onnx", FaceConfig, FaceImages);
+        project.AddModel("models/b/face.onnx", FaceConfig, FaceImages);
+        project.SetMetadata("models/a/face.onnx", "Link", "models/face.onnx");
+        project.SetMetadata("models/b/face.onnx", "Link", "models/face.onnx");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        var error = Regex.Match(result.Output, @"App\.csproj : error KNQ0706: (?<message>.*)");
+        Assert.True(error.Success, $"No KNQ0706 at App.csproj.\n{result}");
+        Assert.Contains("KneronModel 'models/a/face.onnx' and KneronModel 'models/b/face.onnx'", error.Groups["message"].Value);
+        Assert.Contains("OutputName or Link", error.Groups["message"].Value);
+        Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
+    public void SameOutputNameFailsBeforeAnalysis()
+    {
+        var project = new TestProject(_environment, "same-output-name");
+        project.AddModel("models/face.onnx", FaceConfig, FaceImages);
+        project.AddModel("models/face-copy.onnx", FaceConfig);
+        project.SetMetadata("models/face-copy.onnx", "OutputName", "face");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"error KNQ0706: KneronModel 'models/face\.onnx' and KneronModel 'models/face-copy\.onnx'", result.Output);
+        Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
+    public void LowSnrWarningRepeatsOnNoOpBuild()
+    {
+        var project = new TestProject(_environment, "low-snr-warning");
+        project.AddModel("models/face.onnx", FaceConfig.Replace("snr_threshold: 10", "snr_threshold: 200\non_low_snr: warning"), FaceImages);
+        project.WriteProjectFile();
+        var warningPattern = @"face\.quant\.yaml\(2,16\): warning KNQ0403: SNR of output";
+
+        var first = project.Build();
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Single(first.AnalysedModels);
+        var firstWarnings = Regex.Matches(first.Output, warningPattern + ".*").Select(m => m.Value).Distinct().ToList();
+        Assert.True(firstWarnings.Count > 0, $"No KNQ0403 warning in the first build.\n{first}");
+
+        var noOp = project.Build();
+        Assert.True(noOp.ExitCode == 0, noOp.ToString());
+        Assert.Empty(noOp.AnalysedModels);
+        var repeated = Regex.Matches(noOp.Output, warningPattern + ".*").Select(m => m.Value).Distinct().ToList();
+        Assert.Equal(firstWarnings, repeated);
+    }
+
+    [Fact]
+    public void MissingConfigFailsWithCode()
+    {
+        var project = new TestProject(_environment, "missing-config");
+        project.AddModel("models/face.onnx", FaceConfig, FaceImages);
+        File.Delete(project.ConfigPath("models/face.onnx"));
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"App\.csproj : error KNQ0705: KneronModel 'models/face\.onnx': the config '.*face\.quant\.yaml' was not found\. Create face\.quant\.yaml beside the model", result.Output);
+        Assert.DoesNotContain("pass its path with --config", result.Output);
+        Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
+    public void UnknownCopyValueFailsWithCode()
+    {
+        var project = new TestProject(_environment, "copy-sometimes");
+        project.AddModel("models/face.onnx", FaceConfig, FaceImages);
+        project.SetMetadata("models/face.onnx", "CopyToOutputDirectory", "Sometimes");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"error KNQ0707: KneronModel 'models/face\.onnx' has CopyToOutputDirectory 'Sometimes'.*PreserveNewest, Always and Never", result.Output);
+        Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
+    public void OverrideErrorNamesItemAndMetadata()
+    {
+        var project = new TestProject(_environment, "override-error");
+        project.AddModel("models/face.onnx", FaceConfig, FaceImages);
+        project.SetMetadata("models/face.onnx", "Platform", "520");
+        project.SetMetadata("models/face.onnx", "DatapathBitwidthMode", "int16");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"App\.csproj : error KNQ0502: KneronModel 'models/face\.onnx' metadata DatapathBitwidthMode=int16: datapath_bitwidth_mode", result.Output);
+    }
+
+    [Fact]
+    public void SampleBuildsOutsideRepository()
+    {
+        var sample = Path.Combine(_environment.RepositoryRoot, "samples", "FaceDetection");
+        var project = TestProject.CopyOf(_environment, sample, "sample-copy", "FaceDetection.csproj");
+        var models = Path.Combine(project.Folder, "models");
+        var images = Path.Combine(models, "images");
+        if (Directory.Exists(images))
+        {
+            Directory.Delete(images, recursive: true);
+        }
+
+        Directory.CreateDirectory(images);
+        File.Copy(_environment.BlazeFaceModel, Path.Combine(models, "face.onnx"), overwrite: true);
+        foreach (var image in FaceImages)
+        {
+            File.Copy(Path.Combine(_environment.ImagesFolder, image), Path.Combine(images, image));
+        }
+
+        // Files a user's image folder often holds; the sample's patterns must skip them.
+        File.WriteAllText(Path.Combine(images, "notes.txt"), "where the portraits come from\n");
+        File.WriteAllBytes(Path.Combine(images, ".DS_Store"), new byte[] { 0, 0, 0, 1, 66, 117, 100, 49 });
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(File.Exists(Path.Combine(project.OutputFolder, "models", "face.quant.onnx")), result.ToString());
+    }
+
     private static IEnumerable<string> SummaryLines(BuildResult result) =>
         result.Output.Split('\n').Where(line => line.Contains("face.onnx:") && line.Contains("SNR"));
 }

@@ -22,6 +22,7 @@ public sealed class TestProject
     {
         _environment = environment;
         Folder = Path.Combine(environment.RunFolder, folderName);
+        ProjectFile = Path.Combine(Folder, "App.csproj");
         Directory.CreateDirectory(Folder);
         File.WriteAllText(Path.Combine(Folder, "Program.cs"), "System.Console.WriteLine(\"Hello\");\n");
         WriteNuGetConfig();
@@ -29,7 +30,7 @@ public sealed class TestProject
 
     public string Folder { get; }
 
-    public string ProjectFile => Path.Combine(Folder, "App.csproj");
+    public string ProjectFile { get; private set; }
 
     public string OutputFolder => Path.Combine(Folder, "bin", "Debug", "net10.0");
 
@@ -52,6 +53,41 @@ public sealed class TestProject
         }
 
         _items.Add(new XElement("KneronModel", new XAttribute("Include", EscapeForMSBuild(modelPath))));
+    }
+
+    /// <summary>Sets metadata on the KneronModel item that <see cref="AddModel"/> declared for <paramref name="modelPath"/>.</summary>
+    public void SetMetadata(string modelPath, string name, string value)
+    {
+        var include = EscapeForMSBuild(modelPath);
+        var items = _items.Where(item => (string)item.Attribute("Include")! == include).ToList();
+        Assert.True(items.Count > 0, $"No KneronModel item for {modelPath}.");
+        items.Last().SetAttributeValue(name, value);
+    }
+
+    /// <summary>
+    /// Copies the project in <paramref name="sourceFolder"/> (without bin/, obj/
+    /// and NuGet.config) into a new test folder that builds against the packed
+    /// packages, and builds <paramref name="projectFileName"/> from then on.
+    /// </summary>
+    public static TestProject CopyOf(BuildEnvironment environment, string sourceFolder, string folderName, string projectFileName)
+    {
+        var project = new TestProject(environment, folderName);
+        foreach (var file in Directory.EnumerateFiles(sourceFolder, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(sourceFolder, file);
+            var topFolder = relative.Split(Path.DirectorySeparatorChar)[0];
+            if (topFolder is "bin" or "obj" || relative == "NuGet.config")
+            {
+                continue;
+            }
+
+            var target = Path.Combine(project.Folder, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+
+        project.ProjectFile = Path.Combine(project.Folder, projectFileName);
+        return project;
     }
 
     public string ConfigPath(string modelPath) =>

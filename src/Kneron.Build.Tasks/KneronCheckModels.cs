@@ -1,0 +1,95 @@
+using Microsoft.Build.Framework;
+
+namespace Kneron.Build.Tasks;
+
+/// <summary>
+/// Checks the KneronModel items before any analysis runs: each config exists,
+/// each <c>CopyToOutputDirectory</c> is a value the targets act on, and no two
+/// items write artifacts to the same path. Errors point at the project file
+/// that declares the item, without a line, because MSBuild gives a task no
+/// line of an item.
+/// </summary>
+public sealed class KneronCheckModels : Microsoft.Build.Utilities.Task
+{
+    private static readonly string[] CopyValues = { "PreserveNewest", "Always", "Never" };
+
+    /// <summary>
+    /// The prepared models (the targets' <c>_KneronModel</c> items) with the metadata
+    /// <c>ModelItemSpec</c>, <c>DefiningProjectFile</c>, <c>Config</c>,
+    /// <c>CopyToOutputDirectory</c>, <c>CopyDir</c>, <c>RelativeOutputDir</c> and <c>OutputName</c>.
+    /// The other artifacts and the analysis folder derive from the same
+    /// folder and name as <c>&lt;OutputName&gt;.quant.onnx</c>, so that path alone is compared.
+    /// </summary>
+    [Required]
+    public ITaskItem[] Models { get; set; } = Array.Empty<ITaskItem>();
+
+    /// <inheritdoc />
+    public override bool Execute()
+    {
+        // Keyed case-insensitively: on Windows and macOS two names that differ
+        // only in case are the same file, and a project should build the same everywhere.
+        var byArtifactPath = new Dictionary<string, ITaskItem>(StringComparer.OrdinalIgnoreCase);
+        foreach (var model in Models)
+        {
+            CheckConfig(model);
+            CheckCopyToOutputDirectory(model);
+
+            var key = Path.GetFullPath(Path.Combine(model.GetMetadata("CopyDir"), model.GetMetadata("OutputName")));
+            if (byArtifactPath.TryGetValue(key, out var first))
+            {
+                LogItemError(model, TaskErrors.DuplicateArtifactPath,
+                    TaskErrors.DuplicateArtifactPathMessage(ItemSpec(first), ItemSpec(model), ArtifactPath(model)));
+            }
+            else
+            {
+                byArtifactPath.Add(key, model);
+            }
+        }
+
+        return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>
+    /// Returns the path of the model's quantized model relative to the output
+    /// folder, for messages, with '/' separators and no "./" parts.
+    /// </summary>
+    private static string ArtifactPath(ITaskItem model)
+    {
+        var relative = Path.Combine(model.GetMetadata("RelativeOutputDir"), model.GetMetadata("OutputName") + ".quant.onnx");
+        var segments = relative
+            .Split(new[] { '/', '\\' }, StringSplitOptions.RemoveEmptyEntries)
+            .Where(segment => segment != ".");
+        return string.Join("/", segments);
+    }
+
+    private static string ItemSpec(ITaskItem model)
+    {
+        var spec = model.GetMetadata("ModelItemSpec");
+        return spec.Length > 0 ? spec : model.ItemSpec;
+    }
+
+    private void CheckConfig(ITaskItem model)
+    {
+        var config = model.GetMetadata("Config");
+        if (!File.Exists(config))
+        {
+            var defaultName = Path.GetFileNameWithoutExtension(model.ItemSpec) + ".quant.yaml";
+            LogItemError(model, TaskErrors.ConfigNotFound, TaskErrors.ConfigNotFoundMessage(ItemSpec(model), config, defaultName));
+        }
+    }
+
+    private void CheckCopyToOutputDirectory(ITaskItem model)
+    {
+        var value = model.GetMetadata("CopyToOutputDirectory");
+        if (!CopyValues.Contains(value, StringComparer.OrdinalIgnoreCase))
+        {
+            LogItemError(model, TaskErrors.InvalidCopyToOutputDirectory, TaskErrors.InvalidCopyToOutputDirectoryMessage(ItemSpec(model), value));
+        }
+    }
+
+    private void LogItemError(ITaskItem model, string code, string message)
+    {
+        var file = model.GetMetadata("DefiningProjectFile");
+        Log.LogError(null, code, null, file.Length > 0 ? file : null, 0, 0, 0, 0, message);
+    }
+}

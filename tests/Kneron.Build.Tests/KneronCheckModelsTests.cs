@@ -1,0 +1,154 @@
+using Kneron.Build.Tasks;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Kneron.Build.Tests;
+
+public sealed class KneronCheckModelsTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "kneron-check-tests", Guid.NewGuid().ToString("N"));
+
+    public KneronCheckModelsTests()
+    {
+        Directory.CreateDirectory(_folder);
+    }
+
+    public void Dispose()
+    {
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Fact]
+    public void DistinctModelsPass()
+    {
+        var engine = Run(Model("models/face.onnx", "models/"), Model("models/eyes.onnx", "models/"), Model("../shared/face.onnx", ""));
+
+        Assert.Empty(engine.Errors);
+    }
+
+    [Fact]
+    public void SameLinkIsDuplicate()
+    {
+        var first = Model("../a/face.onnx", "models/");
+        var second = Model("../b/face.onnx", "models/");
+
+        var engine = Run(first, second);
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0706", error.Code);
+        Assert.Equal(Path.Combine(_folder, "App.csproj"), error.File);
+        Assert.Equal(0, error.LineNumber);
+        Assert.Contains("KneronModel '../a/face.onnx' and KneronModel '../b/face.onnx'", error.Message);
+        Assert.Contains("'models/face.quant.onnx'", error.Message);
+        Assert.Contains("OutputName or Link", error.Message);
+    }
+
+    [Fact]
+    public void SameOutputNameIsDuplicate()
+    {
+        var first = Model("models/face.onnx", "models/");
+        var second = Model("models/face-720.onnx", "models/");
+        second.SetMetadata("OutputName", "face");
+
+        var engine = Run(first, second);
+
+        Assert.Equal("KNQ0706", Assert.Single(engine.Errors).Code);
+    }
+
+    [Fact]
+    public void FolderSpellingAndCaseAreIgnored()
+    {
+        var first = Model("models/face.onnx", "models/");
+        var second = Model("../x/Face.onnx", "./Models/");
+
+        var engine = Run(first, second);
+
+        Assert.Equal("KNQ0706", Assert.Single(engine.Errors).Code);
+    }
+
+    [Fact]
+    public void SameItemTwiceIsDuplicate()
+    {
+        var engine = Run(Model("models/face.onnx", "models/"), Model("models/face.onnx", "models/"));
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0706", error.Code);
+        Assert.Contains("KneronModel 'models/face.onnx' is declared twice", error.Message);
+    }
+
+    [Fact]
+    public void MissingConfigIsCodedError()
+    {
+        var model = Model("models/face.onnx", "models/");
+        File.Delete(model.GetMetadata("Config"));
+
+        var engine = Run(model);
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0705", error.Code);
+        Assert.Equal(Path.Combine(_folder, "App.csproj"), error.File);
+        Assert.Contains(model.GetMetadata("Config"), error.Message);
+        Assert.Contains("Create face.quant.yaml beside the model", error.Message);
+        Assert.Contains("Config metadata", error.Message);
+        Assert.DoesNotContain("--config", error.Message);
+    }
+
+    [Theory]
+    [InlineData("PreserveNewest")]
+    [InlineData("always")]
+    [InlineData("Never")]
+    public void KnownCopyValuePasses(string value)
+    {
+        var model = Model("models/face.onnx", "models/");
+        model.SetMetadata("CopyToOutputDirectory", value);
+
+        var engine = Run(model);
+
+        Assert.Empty(engine.Errors);
+    }
+
+    [Theory]
+    [InlineData("Sometimes")]
+    [InlineData("true")]
+    [InlineData("")]
+    public void UnknownCopyValueIsCodedError(string value)
+    {
+        var model = Model("models/face.onnx", "models/");
+        model.SetMetadata("CopyToOutputDirectory", value);
+
+        var engine = Run(model);
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0707", error.Code);
+        Assert.Contains($"CopyToOutputDirectory '{value}'", error.Message);
+        Assert.Contains("PreserveNewest, Always and Never", error.Message);
+    }
+
+    private FakeBuildEngine Run(params ITaskItem[] models)
+    {
+        var engine = new FakeBuildEngine();
+        var task = new KneronCheckModels { BuildEngine = engine, Models = models };
+        var succeeded = task.Execute();
+        Assert.Equal(engine.Errors.Count == 0, succeeded);
+        return engine;
+    }
+
+    // A model item as _KneronPrepareModels makes it, with an existing config.
+    private TaskItem Model(string itemSpec, string relativeOutputDir)
+    {
+        var fullPath = Path.GetFullPath(Path.Combine(_folder, itemSpec));
+        var config = Path.ChangeExtension(fullPath, ".quant.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(config)!);
+        File.WriteAllText(config, "platform: 720\n");
+
+        var item = new TaskItem(fullPath);
+        item.SetMetadata("ModelItemSpec", itemSpec);
+        item.SetMetadata("DefiningProjectFile", Path.Combine(_folder, "App.csproj"));
+        item.SetMetadata("Config", config);
+        item.SetMetadata("CopyToOutputDirectory", "PreserveNewest");
+        item.SetMetadata("RelativeOutputDir", relativeOutputDir);
+        item.SetMetadata("OutputName", Path.GetFileNameWithoutExtension(itemSpec));
+        item.SetMetadata("CopyDir", Path.Combine(_folder, "bin", relativeOutputDir));
+        return item;
+    }
+}
