@@ -74,6 +74,12 @@ public sealed class KneronAnalyze : ToolTask
     public string? OverridesSource { get; set; }
 
     /// <summary>
+    /// Folder of the results cache shared by builds (the <c>KneronCacheDir</c>
+    /// property); empty means no cache unless <c>KNERON_CACHE_DIR</c> is set.
+    /// </summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>
     /// File that receives the relayed warnings after a successful analysis,
     /// one canonical line each, and is empty when there were none. Nothing is
     /// written when this parameter is empty.
@@ -182,6 +188,11 @@ public sealed class KneronAnalyze : ToolTask
         AppendOverride(builder, "datapath_bitwidth_mode", DatapathBitwidthMode);
         AppendOverride(builder, "weight_bitwidth_mode", WeightBitwidthMode);
         builder.AppendSwitchIfNotNull("--overrides-source ", OverridesSource);
+        if (!string.IsNullOrEmpty(CacheDirectory))
+        {
+            builder.AppendSwitchIfNotNull("--cache-dir ", TrimTrailingSeparator(CacheDirectory!));
+        }
+
         return builder.ToString();
     }
 

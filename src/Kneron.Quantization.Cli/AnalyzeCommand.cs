@@ -44,7 +44,7 @@ public sealed class AnalyzeCommand
             }
 
             var overridesSource = request.OverridesSource is null ? (SourceLocation?)null : new SourceLocation(request.OverridesSource);
-            var config = ConfigLoader.Load(configPath, request.Overrides, overridesSource, diagnostics);
+            var config = LoadConfig(configPath, request.Overrides, overridesSource, diagnostics);
             var (dataFiles, dataFolders) = InputFiles.Of(config);
             var dependencies = Dependencies(request.ModelPath, config, dataFiles, dataFolders);
 
@@ -74,6 +74,11 @@ public sealed class AnalyzeCommand
 
             return exitCode;
         }
+        catch (AlreadyReportedException)
+        {
+            TryRemoveResults(paths);
+            return ExitCodes.InvalidInput;
+        }
         catch (KnqException ex)
         {
             TryRemoveResults(paths);
@@ -88,6 +93,36 @@ public sealed class AnalyzeCommand
                 $"Internal error in kneron-quant {KneronQuantCommand.ToolVersion}: {ex.GetType().Name}: {ex.Message} Please report it with the trace below."));
             _error.WriteLine(ex.ToString());
             return ExitCodes.InternalError;
+        }
+    }
+
+    /// <summary>
+    /// Loads the config and prints its diagnostics in file order: the loader
+    /// reports the later errors of a config with several before it throws
+    /// the first, so they are held back until the first is printed.
+    /// </summary>
+    private static QuantConfig LoadConfig(string path, IReadOnlyList<string> overrides, SourceLocation? overridesSource, IDiagnosticSink diagnostics)
+    {
+        var held = new DiagnosticBag();
+        try
+        {
+            var config = ConfigLoader.Load(path, overrides, overridesSource, held);
+            foreach (var diagnostic in held.Items)
+            {
+                diagnostics.Report(diagnostic);
+            }
+
+            return config;
+        }
+        catch (KnqException ex)
+        {
+            diagnostics.Report(ex.Diagnostic);
+            foreach (var diagnostic in held.Items)
+            {
+                diagnostics.Report(diagnostic);
+            }
+
+            throw new AlreadyReportedException(ex);
         }
     }
 
@@ -271,6 +306,9 @@ public sealed class AnalyzeCommand
                 $"Could not remove earlier results from '{paths.Directory}': {ex.Message} Delete them by hand before the next build."));
         }
     }
+
+    /// <summary>A coded error that was already printed, with the errors reported beside it.</summary>
+    private sealed class AlreadyReportedException(KnqException inner) : Exception(inner.Message, inner);
 
     /// <summary>Prints each diagnostic to standard error as it is reported.</summary>
     private sealed class PrintingSink : IDiagnosticSink

@@ -5,7 +5,6 @@ using Kneron.Quantization.Config;
 using Kneron.Quantization.Diagnostics;
 using Kneron.Quantization.Model;
 using Kneron.Quantization.Performance;
-using Kneron.Quantization.Performance;
 using Kneron.Quantization.Planning;
 using Kneron.Quantization.Ranges;
 using Kneron.Quantization.Simulation;
