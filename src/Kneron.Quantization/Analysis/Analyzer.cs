@@ -113,9 +113,9 @@ public sealed class Analyzer
         var chosenTrial = new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), finalSnr, fps?.Fps ?? double.NaN, Chosen: true);
         // Trials of auto and sweep were measured on the simulation graph; the chosen one's entry takes
         // the final figure. With no passing mode, sweep keeps the last one tried.
-        // NOTE: the simulation graph's SNR can differ from the QDQ model's by up to about 1 dB (float
-        // biases, another Conv summation order), so a mode auto keeps by a thinner margin may still
-        // fail the final measurement; the build then reports that failure.
+        // NOTE: the simulation graph's SNR can differ from the QDQ model's by up to about 1 dB, because it
+        // keeps biases in float and sums Convs in another order. A mode that auto keeps by a thinner
+        // margin may still fail the final measurement, and the build then reports that failure.
         int chosenIndex = modesTried.FindIndex(t => t.Chosen);
         var allTrials = new List<ModeTrial>(modesTried);
         if (allTrials.Count == 0)

@@ -4,8 +4,8 @@ namespace Kneron.Quantization.Analysis;
 
 /// <summary>
 /// The float model's values of the evaluated tensors, per evaluation sample,
-/// kept in a temporary file that is deleted on dispose. Memory stays flat
-/// however many samples there are; the file is written once, during the
+/// kept in a temporary file that is deleted on dispose, so memory stays flat
+/// however many samples there are. The file is written once, during the
 /// calibration pass, and read back in sample order by each simulation pass.
 /// </summary>
 internal sealed class ReferenceStore : IDisposable

@@ -110,7 +110,12 @@ public static class ModeResolver
 
         if (!allowed.Contains(needs))
         {
-            var modes = platform == Platform.KL520 ? "int8" : platform == Platform.KL720 ? "int8, int16, mix light, mix balance, mixbw" : "int4 (weights), int8, int16, mix light, mix balance, mixbw";
+            var modes = platform switch
+            {
+                Platform.KL520 => "int8",
+                Platform.KL720 => "int8, int16, mix light, mix balance, mixbw",
+                _ => "int4 (weights), int8, int16, mix light, mix balance, mixbw",
+            };
             throw new KnqException(ModeCodes.PlatformForbidsBitWidth, mode.Location,
                 $"{key} '{ModeName(mode.Value)}' is not supported on {platform}, which has no int{(int)needs} path; it allows {modes}{(key.StartsWith("datapath") ? ", auto" : "")}.");
         }
