@@ -26,7 +26,7 @@ public sealed class Analyzer
     /// mixbw ranks its candidates on at most this many evaluation samples
     /// (the first ones), since it runs one simulation per candidate and sample.
     /// </summary>
-    public const int SensitivitySamples = 8;
+    public const int SensitivitySamples = 4;
 
     private readonly IDiagnosticSink _diagnostics;
     private readonly Action<string> _log;

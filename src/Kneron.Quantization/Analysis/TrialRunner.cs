@@ -14,10 +14,9 @@ namespace Kneron.Quantization.Analysis;
 internal static class TrialRunner
 {
     /// <summary>
-    /// Accumulated per-layer SNR needs every layer's float value, which is
-    /// too large to keep for all samples; it is measured on at most this many
-    /// evaluation samples (the first ones). Output SNR and local per-layer SNR
-    /// use every sample.
+    /// Per-layer SNR is measured on at most this many evaluation samples (the
+    /// first ones), because the accumulated SNR needs every layer's float value,
+    /// too large to keep for all samples. Output SNR uses every sample.
     /// </summary>
     public const int LayerReferenceSamples = 4;
 
@@ -44,11 +43,10 @@ internal static class TrialRunner
 
     /// <summary>
     /// Measures the final configuration on the quantized model itself, so the
-    /// SNR reported is the artifact's: SNR of each evaluated output on every
-    /// sample, local SNR of each quantized activation on every sample, and
-    /// accumulated SNR of each activation on the first
-    /// <see cref="LayerReferenceSamples"/> samples (the float model runs again
-    /// on those for the per-layer references).
+    /// SNR reported is the artifact's. Output SNR covers every sample. The local
+    /// and accumulated SNR of each quantized activation cover the first
+    /// <see cref="LayerReferenceSamples"/> samples, on which the float model runs
+    /// again for the per-layer references.
     /// </summary>
     public static (List<OutputSnr> Outputs, Dictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)> Layers) MeasureWithLayers(
         QdqModel quantized, IReadOnlyList<ModelInput> inputs, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated,
@@ -69,24 +67,21 @@ internal static class TrialRunner
         foreach (var sample in samples.Enumerate())
         {
             var reference = references.Read(index);
-            using var simulated = simulation.Run(sample, simulatedNames);
+            bool perLayer = index < LayerReferenceSamples;
+            using var simulated = simulation.Run(sample, perLayer ? simulatedNames : references.Names);
             foreach (var (tensor, accumulator) in outputAccumulators)
             {
                 accumulator.Add(reference[tensor], simulated[tensor]);
             }
 
-            foreach (var (tensor, (_, local)) in layerAccumulators)
-            {
-                var (floatName, quantizedName) = activations[tensor];
-                local.Add(simulated[floatName], simulated[quantizedName]);
-            }
-
-            if (index < LayerReferenceSamples)
+            if (perLayer)
             {
                 using var layerReference = floatRunner.Run(sample, layerFloatNames);
-                foreach (var (tensor, (accumulated, _)) in layerAccumulators)
+                foreach (var (tensor, (accumulated, local)) in layerAccumulators)
                 {
-                    accumulated.Add(layerReference[tensor], simulated[activations[tensor].Quantized]);
+                    var (floatName, quantizedName) = activations[tensor];
+                    local.Add(simulated[floatName], simulated[quantizedName]);
+                    accumulated.Add(layerReference[tensor], simulated[quantizedName]);
                 }
             }
 

@@ -30,22 +30,8 @@ public sealed class AbsHistogram
 
     public void Add(ReadOnlySpan<float> values)
     {
-        float batchMaxAbs = 0;
-        float batchMin = float.PositiveInfinity;
-        float batchMax = float.NegativeInfinity;
-        int batchNonFinite = 0;
-        foreach (var v in values)
-        {
-            if (!float.IsFinite(v))
-            {
-                batchNonFinite++;
-                continue;
-            }
-
-            batchMin = Math.Min(batchMin, v);
-            batchMax = Math.Max(batchMax, v);
-            batchMaxAbs = Math.Max(batchMaxAbs, Math.Abs(v));
-        }
+        var (batchMin, batchMax, batchNonFinite) = Extremes(values);
+        float batchMaxAbs = batchNonFinite == values.Length ? 0 : Math.Max(Math.Abs(batchMin), Math.Abs(batchMax));
 
         NonFiniteCount += batchNonFinite;
         Min = Math.Min(Min, batchMin);
@@ -61,18 +47,95 @@ public sealed class AbsHistogram
             return;
         }
 
-        double binsPerUnit = BinCount / Limit;
+        float binsPerUnit = (float)(BinCount / Limit);
+        int lastBin = BinCount - 1;
+        if (batchNonFinite == 0)
+        {
+            foreach (var v in values)
+            {
+                _bins[Math.Min((int)(Math.Abs(v) * binsPerUnit), lastBin)]++;
+            }
+
+            Count += values.Length;
+            return;
+        }
+
+        foreach (var v in values)
+        {
+            if (float.IsFinite(v))
+            {
+                _bins[Math.Min((int)(Math.Abs(v) * binsPerUnit), lastBin)]++;
+                Count++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Minimum and maximum of the finite values and the number of NaN and
+    /// infinite ones, with SIMD where the hardware has it: the common case of
+    /// all-finite data costs one vectorized pass.
+    /// </summary>
+    private static (float Min, float Max, int NonFinite) Extremes(ReadOnlySpan<float> values)
+    {
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && values.Length >= System.Numerics.Vector<float>.Count)
+        {
+            var vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(values);
+            var vmin = new System.Numerics.Vector<float>(float.PositiveInfinity);
+            var vmax = new System.Numerics.Vector<float>(float.NegativeInfinity);
+            var notANumber = System.Numerics.Vector<int>.Zero;
+            foreach (var v in vectors)
+            {
+                vmin = System.Numerics.Vector.Min(vmin, v);
+                vmax = System.Numerics.Vector.Max(vmax, v);
+
+                // A NaN is the only value not equal to itself; SIMD min and max may drop it.
+                notANumber |= ~System.Numerics.Vector.Equals(v, v);
+            }
+
+            if (notANumber != System.Numerics.Vector<int>.Zero)
+            {
+                min = float.NaN;
+            }
+
+            for (int lane = 0; lane < System.Numerics.Vector<float>.Count; lane++)
+            {
+                min = Math.Min(min, vmin[lane]);
+                max = Math.Max(max, vmax[lane]);
+            }
+
+            i = vectors.Length * System.Numerics.Vector<float>.Count;
+        }
+
+        for (; i < values.Length; i++)
+        {
+            min = Math.Min(min, values[i]);
+            max = Math.Max(max, values[i]);
+        }
+
+        // NaN or ±∞ anywhere leaves a non-finite extreme; only then is the exact count needed.
+        if (float.IsFinite(min) && float.IsFinite(max))
+        {
+            return (min, max, 0);
+        }
+
+        int nonFinite = 0;
+        min = float.PositiveInfinity;
+        max = float.NegativeInfinity;
         foreach (var v in values)
         {
             if (!float.IsFinite(v))
             {
+                nonFinite++;
                 continue;
             }
 
-            int bin = (int)(Math.Abs(v) * binsPerUnit);
-            _bins[Math.Min(bin, BinCount - 1)]++;
-            Count++;
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
         }
+
+        return (min, max, nonFinite);
     }
 
     /// <summary>
