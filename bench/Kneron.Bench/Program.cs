@@ -154,8 +154,10 @@ foreach (var row in cacheRows)
     report.AppendLine(row);
 }
 
-File.WriteAllText(Path.Combine(repo, "docs", "benchmarks.generated.md"), report.ToString());
-Console.WriteLine("Wrote docs/benchmarks.generated.md");
+report.AppendLine();
+report.AppendLine(File.ReadAllText(Path.Combine(repo, "bench", "Kneron.Bench", "bounds.md")).TrimEnd());
+File.WriteAllText(Path.Combine(repo, "docs", "benchmarks.md"), report.ToString());
+Console.WriteLine("Wrote docs/benchmarks.md");
 return 0;
 
 static string FindRepository()
