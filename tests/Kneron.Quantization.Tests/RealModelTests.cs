@@ -29,6 +29,28 @@ public sealed class RealModelTests
         }
     }
 
+    [Fact]
+    public void Int4WeightsOnKl730()
+    {
+        using var folder = new TestFolder();
+        var model = TestModels.ModelPath("ppocr_cls");
+        var common = new[] { "--config", TestModels.ConfigPath("ppocr_cls"), "--set", "platform=730", "--set", "on_low_snr=warning" };
+        var int4 = CliResult.Run(new[] { "analyze", model, "--output", folder.Combine("int4"), "--set", "weight_bitwidth_mode=int4" }.Concat(common).ToArray());
+        var int8 = CliResult.Run(new[] { "analyze", model, "--output", folder.Combine("int8") }.Concat(common).ToArray());
+        Assert.True(int4.ExitCode == 0, int4.Error);
+        Assert.True(int8.ExitCode == 0, int8.Error);
+
+        RunQuantizedModel(folder.Combine("int4/ppocr_cls.quant.onnx"));
+        using var json4 = JsonDocument.Parse(File.ReadAllText(folder.Combine("int4/ppocr_cls.quant.json")));
+        using var json8 = JsonDocument.Parse(File.ReadAllText(folder.Combine("int8/ppocr_cls.quant.json")));
+        var weights = json4.RootElement.GetProperty("tensors").EnumerateArray().Where(t => t.GetProperty("kind").GetString() == "weight").ToList();
+        Assert.NotEmpty(weights);
+        Assert.All(weights, w => Assert.Equal(4, w.GetProperty("bitwidth").GetInt32()));
+
+        // On this model, int4 weights add noise over int8 weights.
+        Assert.True(json4.RootElement.GetProperty("snr_db").GetDouble() < json8.RootElement.GetProperty("snr_db").GetDouble());
+    }
+
     /// <summary>Analyses one model and returns its SNR per output; checks the artifacts on the way.</summary>
     private static Dictionary<string, double> Analyze(string name, string width, string output)
     {
