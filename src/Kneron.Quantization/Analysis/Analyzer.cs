@@ -51,6 +51,9 @@ public sealed class Analyzer
         var request = ModeResolver.Resolve(config, _diagnostics);
 
         var graph = OnnxGraph.Load(modelPath);
+        ModelChecks.RejectUnknownDomains(graph);
+        ModelChecks.RequireInputs(graph);
+        ModelChecks.MakeNodeNamesUnique(graph, _diagnostics);
         var modelSha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(graph.Path)));
         var inputs = GraphNormalizer.Normalize(graph, config);
 
@@ -67,11 +70,13 @@ public sealed class Analyzer
 
         var planner = new QuantPlanner(graph, floatTensors, config.Platform.Value);
         var structure = planner.Plan(BitwidthSettings.Uniform(BitWidth.Int8));
+        ModelChecks.RequireQuantizableTensors(graph, structure.Activations.Count);
         var evaluated = EvaluatedTensors(config, structure, floatTensors);
         _log($"Loaded and planned the model in {stopwatch.Elapsed.TotalSeconds:0.00} s: {structure.Activations.Count} activations and {structure.Constants.Count} constants to quantize.");
 
         var phase = Stopwatch.StartNew();
-        var ranges = CalibrateRanges(floatRunner, calibration, structure);
+        var ranges = CalibrateRanges(floatRunner, calibration, structure, ConcatRangeCheck.Inputs(graph, floatTensors));
+        ConcatRangeCheck.Report(graph, ranges, config.DatapathRangeMethod.Value == RangeMethod.Minmax ? 1.0 : config.Percentage.Value, _diagnostics);
         var shapes = TensorShapes.Measure(graph, inputs, floatRunner, calibration.Enumerate().First());
         var convs = ConvCosts(structure, shapes);
         double Threshold(string tensor, BitWidth bits) => ranges[tensor].Quantile(
@@ -249,16 +254,24 @@ public sealed class Analyzer
                 $"Output '{output}' is computed through a comparison, so a tiny quantization error flips it; its SNR is measured on '{tensor}' instead. Set evaluation.outputs to choose other tensors."));
         }
 
-        return new Dictionary<string, string>(plan.EvaluatedTensors);
+        // Outputs that are not float32 (indices, counts, uint8 data) have no SNR; only float ones are measured.
+        return plan.EvaluatedTensors
+            .Where(kv => floatTensors.Contains(kv.Value))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 
     /// <summary>
     /// Streams the float model over the calibration samples, keeping one
-    /// |x| histogram per planned activation.
+    /// |x| histogram per planned activation and per tensor of <paramref name="extraTensors"/>.
     /// </summary>
-    private static Dictionary<string, AbsHistogram> CalibrateRanges(OrtRunner floatRunner, SampleSet samples, QuantPlan plan)
+    private static Dictionary<string, AbsHistogram> CalibrateRanges(OrtRunner floatRunner, SampleSet samples, QuantPlan plan, IEnumerable<string> extraTensors)
     {
         var histograms = plan.Activations.ToDictionary(a => a.Tensor, _ => new AbsHistogram());
+        foreach (var tensor in extraTensors)
+        {
+            histograms.TryAdd(tensor, new AbsHistogram());
+        }
+
         var names = histograms.Keys.ToList();
         foreach (var sample in samples.Enumerate())
         {
