@@ -254,7 +254,7 @@ public sealed class Analyzer
                 $"Output '{output}' is computed through a comparison, so a tiny quantization error flips it; its SNR is measured on '{tensor}' instead. Set evaluation.outputs to choose other tensors."));
         }
 
-        // Outputs that are not float32 (indices, counts, uint8 data) have no SNR; only float ones are measured.
+        // Only float32 outputs are measured, because indices, counts and uint8 data have no SNR.
         return plan.EvaluatedTensors
             .Where(kv => floatTensors.Contains(kv.Value))
             .ToDictionary(kv => kv.Key, kv => kv.Value);

@@ -46,7 +46,7 @@ internal sealed class TrialRunner
             using var simulated = _simulation.Run(sample, names, parameters);
             foreach (var name in names)
             {
-                accumulators[name].Add(reference[name], simulated[name]);
+                AddChecked(accumulators[name], name, reference[name], simulated[name], sample);
             }
         }
 
@@ -87,14 +87,14 @@ internal sealed class TrialRunner
             using var simulated = simulation.Run(sample, simulatedNames);
             foreach (var (tensor, accumulator) in outputAccumulators)
             {
-                accumulator.Add(reference[tensor], simulated[tensor]);
+                AddChecked(accumulator, tensor, reference[tensor], simulated[tensor], sample);
             }
 
             foreach (var (tensor, (accumulated, local)) in layerAccumulators)
             {
                 var (floatName, quantizedName) = activations[tensor];
-                accumulated.Add(reference[tensor], simulated[quantizedName]);
-                local.Add(simulated[floatName], simulated[quantizedName]);
+                AddChecked(accumulated, tensor, reference[tensor], simulated[quantizedName], sample);
+                AddChecked(local, tensor, simulated[floatName], simulated[quantizedName], sample);
             }
         }
 
@@ -138,6 +138,24 @@ internal sealed class TrialRunner
 
         _references[key] = values;
         return values;
+    }
+
+    /// <summary>
+    /// Adds one sample's values to <paramref name="accumulator"/>. A quantized tensor of another
+    /// length than the float one means quantization changed a shape computed from data (a Range
+    /// or Loop bound, a NonZero count), which the SNR cannot compare, so it is a coded error.
+    /// </summary>
+    private static void AddChecked(SnrAccumulator accumulator, string tensor, ReadOnlySpan<float> reference, ReadOnlySpan<float> quantized, Sample sample)
+    {
+        if (reference.Length != quantized.Length)
+        {
+            throw new KnqException(SimulationCodes.QuantizedShapeChanged, new SourceLocation(sample.Sources.FirstOrDefault() ?? ""),
+                $"Tensor '{tensor}' has {reference.Length} values in the float model but {quantized.Length} in the quantized simulation on this sample: "
+                + "quantization changed a shape that the model computes from data (such as a Range or Loop bound, or a NonZero count). "
+                + "Keep those computations in float by feeding them from constants, or evaluate other tensors with evaluation.outputs.");
+        }
+
+        accumulator.Add(reference, quantized);
     }
 
     private static bool ContainsNonFinite(ReadOnlySpan<float> values)

@@ -20,4 +20,7 @@ public static class SimulationCodes
 
     /// <summary>Warning: a Concat joins inputs whose calibrated ranges differ by 100× or more, so its one output scale flattens the narrow ones.</summary>
     public const string ConcatRangeMismatch = "KNQ0406";
+
+    /// <summary>A tensor of the quantized simulation has another length than in the float model (a shape computed from quantized data).</summary>
+    public const string QuantizedShapeChanged = "KNQ0407";
 }

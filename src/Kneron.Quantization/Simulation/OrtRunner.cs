@@ -101,7 +101,7 @@ public sealed class OrtRunner : IDisposable
 
             if (sessionOutputs.Count == 0)
             {
-                // ONNX Runtime rejects a run that fetches nothing; every requested tensor is a model input.
+                // Every requested tensor is a model input, and ONNX Runtime rejects a run that fetches nothing.
                 return new OrtOutputs(sample, sessionOutputs, null);
             }
 
