@@ -50,6 +50,9 @@ public sealed class Analyzer
         var request = ModeResolver.Resolve(config, _diagnostics);
 
         var graph = OnnxGraph.Load(modelPath);
+        ModelChecks.RejectUnknownDomains(graph);
+        ModelChecks.RequireInputs(graph);
+        ModelChecks.MakeNodeNamesUnique(graph, _diagnostics);
         var modelSha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(graph.Path)));
         var inputs = GraphNormalizer.Normalize(graph, config);
 
@@ -66,12 +69,15 @@ public sealed class Analyzer
 
         var planner = new QuantPlanner(graph, floatTensors, config.Platform.Value);
         var structure = planner.Plan(BitwidthSettings.Uniform(BitWidth.Int8));
+        ModelChecks.RequireQuantizableTensors(graph, structure.Activations.Count);
         var evaluated = EvaluatedTensors(config, structure, floatTensors);
         _log($"Loaded and planned the model in {stopwatch.Elapsed.TotalSeconds:0.00} s: {structure.Activations.Count} activations and {structure.Constants.Count} constants to quantize.");
 
         var phase = Stopwatch.StartNew();
         using var references = new ReferenceStore(evaluated.Values.Distinct().ToList());
-        var (ranges, shapes) = Calibrate(graph, inputs, floatRunner, calibration, structure, references, storeReferences: evaluation is null);
+        var (ranges, shapes) = Calibrate(graph, inputs, floatRunner, calibration, structure, ConcatRangeCheck.Inputs(graph, floatTensors),
+            references, storeReferences: evaluation is null);
+        ConcatRangeCheck.Report(graph, ranges, config.DatapathRangeMethod.Value == RangeMethod.Minmax ? 1.0 : config.Percentage.Value, _diagnostics);
         if (evaluation is not null)
         {
             StoreReferences(floatRunner, evaluation, references);
@@ -255,21 +261,29 @@ public sealed class Analyzer
                 $"Output '{output}' is computed through a comparison, so a tiny quantization error flips it; its SNR is measured on '{tensor}' instead. Set evaluation.outputs to choose other tensors."));
         }
 
-        return new Dictionary<string, string>(plan.EvaluatedTensors);
+        // Only float32 outputs are measured, because indices, counts and uint8 data have no SNR.
+        return plan.EvaluatedTensors
+            .Where(kv => floatTensors.Contains(kv.Value))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 
     /// <summary>
     /// Streams the float model over the calibration samples, keeping one
-    /// |x| histogram per planned activation. The first sample's run fetches
-    /// every tensor, for the shapes the MAC counts and the FPS estimate need;
-    /// with <paramref name="storeReferences"/>, each sample's evaluated
-    /// tensors go to the reference store, so the SNR passes need no second
-    /// float pass.
+    /// |x| histogram per planned activation and per tensor of <paramref name="extraTensors"/>.
+    /// The first sample's run fetches every tensor, for the shapes the MAC
+    /// counts and the FPS estimate need. With <paramref name="storeReferences"/>,
+    /// each sample's evaluated tensors go to the reference store, so the SNR
+    /// passes need no second float pass.
     /// </summary>
     private static (Dictionary<string, AbsHistogram> Ranges, TensorShapes Shapes) Calibrate(OnnxGraph graph, IReadOnlyList<ModelInput> inputs,
-        OrtRunner floatRunner, SampleSet samples, QuantPlan plan, ReferenceStore references, bool storeReferences)
+        OrtRunner floatRunner, SampleSet samples, QuantPlan plan, IEnumerable<string> extraTensors, ReferenceStore references, bool storeReferences)
     {
         var histograms = plan.Activations.ToDictionary(a => a.Tensor, _ => new AbsHistogram());
+        foreach (var tensor in extraTensors)
+        {
+            histograms.TryAdd(tensor, new AbsHistogram());
+        }
+
         var names = histograms.Keys.Union(storeReferences ? references.Names : Array.Empty<string>()).ToList();
         var everyTensor = floatRunner.OutputTypes.Keys.Union(names).ToList();
         TensorShapes? shapes = null;

@@ -34,7 +34,7 @@ internal static class TrialRunner
             using var simulated = simulation.Run(sample, names, parameters);
             foreach (var name in names)
             {
-                accumulators[name].Add(reference[name], simulated[name]);
+                AddChecked(accumulators[name], name, reference[name], simulated[name], sample);
             }
         }
 
@@ -71,7 +71,7 @@ internal static class TrialRunner
             using var simulated = simulation.Run(sample, perLayer ? simulatedNames : references.Names);
             foreach (var (tensor, accumulator) in outputAccumulators)
             {
-                accumulator.Add(reference[tensor], simulated[tensor]);
+                AddChecked(accumulator, tensor, reference[tensor], simulated[tensor], sample);
             }
 
             if (perLayer)
@@ -80,8 +80,8 @@ internal static class TrialRunner
                 foreach (var (tensor, (accumulated, local)) in layerAccumulators)
                 {
                     var (floatName, quantizedName) = activations[tensor];
-                    local.Add(simulated[floatName], simulated[quantizedName]);
-                    accumulated.Add(layerReference[tensor], simulated[quantizedName]);
+                    AddChecked(local, tensor, simulated[floatName], simulated[quantizedName], sample);
+                    AddChecked(accumulated, tensor, layerReference[tensor], simulated[quantizedName], sample);
                 }
             }
 
@@ -123,4 +123,18 @@ internal static class TrialRunner
                 $"This sample holds NaN or infinite values for model input '{tensor}'. Replace the file or fix the tool that wrote it.")
             : new(SimulationCodes.NonFiniteFloatOutput, new SourceLocation(sample.Sources.FirstOrDefault() ?? ""),
                 $"The float model produced NaN or infinite values in tensor '{tensor}' on this sample. Check the sample and its preprocessing; the model cannot be quantized from such values.");
+
+    /// <summary>Adds one tensor's values, rejecting a length change between the float and the quantized run as a coded error.</summary>
+    private static void AddChecked(SnrAccumulator accumulator, string tensor, ReadOnlySpan<float> reference, ReadOnlySpan<float> quantized, Sample sample)
+    {
+        if (reference.Length != quantized.Length)
+        {
+            throw new KnqException(SimulationCodes.QuantizedShapeChanged, new SourceLocation(sample.Sources.FirstOrDefault() ?? ""),
+                $"Tensor '{tensor}' has {reference.Length} values in the float model but {quantized.Length} in the quantized simulation on this sample: "
+                + "quantization changed a shape that the model computes from data (such as a Range or Loop bound, or a NonZero count). "
+                + "Keep those computations in float by feeding them from constants, or evaluate other tensors with evaluation.outputs.");
+        }
+
+        accumulator.Add(reference, quantized);
+    }
 }

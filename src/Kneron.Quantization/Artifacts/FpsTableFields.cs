@@ -34,13 +34,25 @@ public static class FpsTableFields
         }
     }
 
-    /// <summary>Writes <c>fps_estimate</c> (null without an estimate), <c>modes_tried</c> and <c>chosen_mode</c>.</summary>
+    /// <summary>
+    /// Writes <c>fps_estimate</c> (null without an estimate; its <c>fps</c> is null when the
+    /// model takes no NPU time), <c>modes_tried</c> and <c>chosen_mode</c>.
+    /// </summary>
     public static void WriteModel(Utf8JsonWriter json, AnalysisResult result)
     {
         if (result.FpsEstimate is { } estimate)
         {
             json.WriteStartObject("fps_estimate");
-            json.WriteNumber("fps", Math.Round(estimate.Fps, 3));
+            // A model with no NPU time (only CPU or reshape nodes) has an infinite FPS, which JSON cannot hold.
+            if (double.IsFinite(estimate.Fps))
+            {
+                json.WriteNumber("fps", Math.Round(estimate.Fps, 3));
+            }
+            else
+            {
+                json.WriteNull("fps");
+            }
+
             json.WriteNumber("time_ms", Math.Round(estimate.TimeMs, 4));
             json.WriteStartArray("assumptions");
             foreach (var assumption in estimate.Assumptions)

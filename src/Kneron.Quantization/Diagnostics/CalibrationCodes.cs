@@ -47,4 +47,7 @@ public static class CalibrationCodes
 
     /// <summary>A matched sample file could not be read (removed or not readable since it was matched).</summary>
     public const string FileUnreadable = "KNQ0314";
+
+    /// <summary>A sample value cannot feed a non-float input: not a whole number, outside the type's range, or a type that numbers cannot feed.</summary>
+    public const string NpyValueNotRepresentable = "KNQ0315";
 }

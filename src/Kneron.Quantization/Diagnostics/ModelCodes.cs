@@ -26,4 +26,13 @@ public static class ModelCodes
 
     /// <summary>The model keeps tensors in external data files, which this version does not read.</summary>
     public const string ExternalDataNotSupported = "KNQ0208";
+
+    /// <summary>A node's operator domain is not one ONNX Runtime runs (a custom or training-only domain).</summary>
+    public const string UnsupportedOperatorDomain = "KNQ0209";
+
+    /// <summary>Warning: several nodes share a name; the later ones are renamed in the analysis.</summary>
+    public const string DuplicateNodeName = "KNQ0210";
+
+    /// <summary>The model has no inputs, or no float32 tensor depends on them.</summary>
+    public const string NothingToQuantize = "KNQ0211";
 }

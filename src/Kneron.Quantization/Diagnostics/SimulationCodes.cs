@@ -17,4 +17,10 @@ public static class SimulationCodes
 
     /// <summary><c>evaluation.outputs</c> names a tensor that the model does not have or that is not float.</summary>
     public const string UnknownEvaluationTensor = "KNQ0405";
+
+    /// <summary>Warning: a Concat joins inputs whose calibrated ranges differ by 100× or more, so its one output scale flattens the narrow ones.</summary>
+    public const string ConcatRangeMismatch = "KNQ0406";
+
+    /// <summary>A tensor of the quantized simulation has another length than in the float model (a shape computed from quantized data).</summary>
+    public const string QuantizedShapeChanged = "KNQ0407";
 }

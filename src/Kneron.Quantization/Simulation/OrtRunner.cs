@@ -22,9 +22,14 @@ public sealed class OrtRunner : IDisposable
         _inputs = inputs;
     }
 
-    /// <summary>Element type of every output the session exposes.</summary>
+    /// <summary>
+    /// Element type of every tensor output the session exposes. Sequence, map and optional
+    /// outputs are left out: they have no element type, and nothing quantizes them.
+    /// </summary>
     public IReadOnlyDictionary<string, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType> OutputTypes =>
-        _session.OutputMetadata.ToDictionary(kv => kv.Key, kv => kv.Value.ElementDataType);
+        _session.OutputMetadata
+            .Where(kv => kv.Value.OnnxValueType == OnnxValueType.ONNX_TYPE_TENSOR)
+            .ToDictionary(kv => kv.Key, kv => kv.Value.ElementDataType);
 
     /// <summary>
     /// Creates a session for <paramref name="graph"/> with the given tensors
@@ -87,9 +92,17 @@ public sealed class OrtRunner : IDisposable
         var values = new List<OrtValue>();
         try
         {
+            var source = sample.Sources.FirstOrDefault() ?? "";
             foreach (var input in _inputs)
             {
-                values.Add(OrtValue.CreateTensorValueFromMemory(sample.Inputs[input.Name], input.Shape.ToArray()));
+                var type = _session.InputMetadata[input.Name].ElementDataType;
+                values.Add(InputTensors.Create(input.Name, type, sample.Inputs[input.Name], input.Shape.ToArray(), source));
+            }
+
+            if (sessionOutputs.Count == 0)
+            {
+                // Every requested tensor is a model input, and ONNX Runtime rejects a run that fetches nothing.
+                return new OrtOutputs(sample, sessionOutputs, null);
             }
 
             try
@@ -134,14 +147,15 @@ public sealed class OrtOutputs : IDisposable
 {
     private readonly Sample _sample;
     private readonly Dictionary<string, OrtValue> _values = new();
-    private readonly IDisposableReadOnlyCollection<OrtValue> _results;
+    private readonly IDisposableReadOnlyCollection<OrtValue>? _results;
 
-    internal OrtOutputs(Sample sample, IReadOnlyList<string> names, IDisposableReadOnlyCollection<OrtValue> results)
+    /// <param name="results">The session's outputs, in the order of <paramref name="names"/>; null when the run fetched nothing.</param>
+    internal OrtOutputs(Sample sample, IReadOnlyList<string> names, IDisposableReadOnlyCollection<OrtValue>? results)
     {
         _sample = sample;
         _results = results;
         int i = 0;
-        foreach (var value in results)
+        foreach (var value in results ?? Enumerable.Empty<OrtValue>())
         {
             _values[names[i++]] = value;
         }
@@ -154,5 +168,5 @@ public sealed class OrtOutputs : IDisposable
     public ReadOnlySpan<float> this[string name] =>
         _sample.Inputs.TryGetValue(name, out var input) ? input : _values[name].GetTensorDataAsSpan<float>();
 
-    public void Dispose() => _results.Dispose();
+    public void Dispose() => _results?.Dispose();
 }

@@ -42,7 +42,9 @@ public static class QdqModelBuilder
         var names = new NameScope(graph);
 
         var headNodes = new List<NodeProto>();
-        var nodesAfter = new Dictionary<NodeProto, List<NodeProto>>();
+        // Keyed by reference: a protobuf message hashes by value, and renaming a producer's
+        // second output after its first pair is stored would lose that pair.
+        var nodesAfter = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance);
 
         foreach (var constant in plan.Constants)
         {
