@@ -53,7 +53,7 @@ public sealed class Analyzer
         ModelChecks.RejectUnknownDomains(graph);
         ModelChecks.RequireInputs(graph);
         ModelChecks.MakeNodeNamesUnique(graph, _diagnostics);
-        var modelSha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(graph.Path)));
+        var modelSha256 = Cache.FileHashes.Sha256(graph.Path);
         var inputs = GraphNormalizer.Normalize(graph, config);
 
         var calibration = SampleSetLoader.Load(config, config.Calibration, inputs);
@@ -93,7 +93,6 @@ public sealed class Analyzer
         _log($"Calibrated ranges in {phase.Elapsed.TotalSeconds:0.00} s.");
 
         phase.Restart();
-        var evaluationSamples = evaluation ?? calibration;
         double FpsOf(BitwidthSettings candidate)
         {
             var candidatePlan = planner.Plan(candidate);
@@ -101,7 +100,7 @@ public sealed class Analyzer
             return Estimate(candidateLayers, candidate.Datapath)?.Fps ?? double.NaN;
         }
 
-        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, references, evaluated, Threshold, evaluationSamples, FpsOf, sweep);
+        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, references, evaluated, Threshold, FpsOf, sweep);
         settings = QuanConfigOverrides.Apply(settings, config, structure);
         _log($"Chose {chosen.Name} in {phase.Elapsed.TotalSeconds:0.00} s.");
 
@@ -109,7 +108,7 @@ public sealed class Analyzer
         var plan = planner.Plan(settings);
         var thresholds = plan.Activations.ToDictionary(a => a.Tensor, a => Threshold(a.Tensor, a.Bits));
         var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
-        var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, references, evaluationSamples, config);
+        var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, references, config);
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
         var fps = Estimate(layers, settings.Datapath);
         _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
@@ -164,7 +163,7 @@ public sealed class Analyzer
     /// </summary>
     private (ModeRequest Chosen, BitwidthSettings Settings, List<ModeTrial> Tried, IReadOnlyList<SensitivityEntry> Sensitivity) ChooseMode(
         ModeRequest request, QuantConfig config, OnnxGraph graph, IReadOnlyList<ModelInput> inputs, QuantPlan structure, IReadOnlyList<ConvCost> convs,
-        QuantPlanner planner, ReferenceStore references, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold, SampleSet samples,
+        QuantPlanner planner, ReferenceStore references, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold,
         Func<BitwidthSettings, double> fpsOf, bool sweep)
     {
         var tried = new List<ModeTrial>();
@@ -182,7 +181,7 @@ public sealed class Analyzer
             TrialRunner.MinimumSnr(simulation, planner.Plan(settings), threshold, references, trialSamples, count);
         if (!sweep && request.Datapath != BitwidthMode.Auto)
         {
-            var (settings, sensitivity) = Settings(request, config, structure, convs, MinimumSnr, samples);
+            var (settings, sensitivity) = Settings(request, config, structure, convs, MinimumSnr, references.Samples());
             return (request, settings, tried, sensitivity);
         }
 
@@ -192,8 +191,8 @@ public sealed class Analyzer
         double snrThreshold = config.SnrThresholdDb.Value;
         foreach (var candidate in ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn))
         {
-            var (settings, sensitivity) = Settings(candidate, config, structure, convs, MinimumSnr, samples);
-            double snr = MinimumSnr(settings, samples.Enumerate(), samples.Count);
+            var (settings, sensitivity) = Settings(candidate, config, structure, convs, MinimumSnr, references.Samples());
+            double snr = MinimumSnr(settings, references.Samples(), references.Count);
             bool passed = snr >= snrThreshold;
             double fps = fpsOf(settings);
             bool chosenNow = passed && best is null;
@@ -223,14 +222,14 @@ public sealed class Analyzer
 
     private (BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity) Settings(
         ModeRequest request, QuantConfig config, QuantPlan structure, IReadOnlyList<ConvCost> convs,
-        Func<BitwidthSettings, IEnumerable<Sample>, int, double> minimumSnr, SampleSet samples)
+        Func<BitwidthSettings, IEnumerable<Sample>, int, double> minimumSnr, IEnumerable<Sample> samples)
     {
         if (!request.UsesMixBw)
         {
             return (ModeSettings.For(request, convs, structure, config, null), Array.Empty<SensitivityEntry>());
         }
 
-        var subset = samples.Enumerate().Take(SensitivitySamples).ToList();
+        var subset = samples.Take(SensitivitySamples).ToList();
         var watch = Stopwatch.StartNew();
         var (selection, ranking) = MixBwSearch.Run(request, convs, structure, config, settings => minimumSnr(settings, subset, subset.Count));
         _log($"mixbw: ranked {ranking.Count} candidates on {subset.Count} samples in {watch.Elapsed.TotalSeconds:0.00} s; {ranking.Count(r => r.Promoted)} promoted to 16 bit.");
@@ -330,7 +329,7 @@ public sealed class Analyzer
             }
         }
 
-        references.Append(name => outputs[name]);
+        references.Append(sample, name => outputs[name]);
     }
 
     /// <summary>MACs per sample of each Conv: per output element for Conv, per input element for ConvTranspose.</summary>

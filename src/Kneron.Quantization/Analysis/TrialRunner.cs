@@ -50,7 +50,7 @@ internal static class TrialRunner
     /// </summary>
     public static (List<OutputSnr> Outputs, Dictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)> Layers) MeasureWithLayers(
         QdqModel quantized, IReadOnlyList<ModelInput> inputs, OrtRunner floatRunner, IReadOnlyDictionary<string, string> evaluated,
-        ReferenceStore references, SampleSet samples, QuantConfig config)
+        ReferenceStore references, QuantConfig config)
     {
         var activations = quantized.ActivationTensors;
         var layerFloatNames = activations.Keys.ToList();
@@ -64,7 +64,7 @@ internal static class TrialRunner
 
         using var simulation = OrtRunner.Create(quantized.Graph, inputs, simulatedNames, simulateQuantization: true);
         int index = 0;
-        foreach (var sample in samples.Enumerate())
+        foreach (var sample in references.Samples())
         {
             var reference = references.Read(index);
             bool perLayer = index < LayerReferenceSamples;

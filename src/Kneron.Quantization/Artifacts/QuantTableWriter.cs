@@ -142,17 +142,11 @@ public static class QuantTableWriter
         var dataFiles = result.Calibration.MatchedFiles.Concat(result.Evaluation?.MatchedFiles ?? Array.Empty<string>()).Distinct();
         foreach (var file in dataFiles)
         {
-            json.WriteString(file, Sha256Of(file));
+            json.WriteString(file, Cache.FileHashes.Sha256(file));
         }
 
         json.WriteEndObject();
         json.WriteEndObject();
-    }
-
-    private static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     private static void WriteDb(Utf8JsonWriter json, string name, double? value)

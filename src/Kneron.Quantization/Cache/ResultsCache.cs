@@ -37,10 +37,10 @@ public sealed class ResultsCache
         text.Append("kneron-build-cache-v1\n");
         foreach (var file in toolFiles.Order(StringComparer.Ordinal))
         {
-            text.Append("tool ").Append(HashFile(file)).Append('\n');
+            text.Append("tool ").Append(FileHashes.Sha256(file)).Append('\n');
         }
 
-        text.Append("model ").Append(HashFile(modelPath)).Append('\n');
+        text.Append("model ").Append(FileHashes.Sha256(modelPath)).Append('\n');
         text.Append("config ").Append(config.Sha256).Append('\n');
         foreach (var value in config.Overrides)
         {
@@ -51,7 +51,7 @@ public sealed class ResultsCache
         // the order of samples (ordinal path order) changes results.
         foreach (var file in dataFiles.Order(StringComparer.Ordinal))
         {
-            text.Append("data ").Append(Path.GetRelativePath(config.BaseDirectory, file).Replace('\\', '/')).Append(' ').Append(HashFile(file)).Append('\n');
+            text.Append("data ").Append(Path.GetRelativePath(config.BaseDirectory, file).Replace('\\', '/')).Append(' ').Append(FileHashes.Sha256(file)).Append('\n');
         }
 
         text.Append("switches ").Append(switches).Append('\n');
@@ -116,12 +116,6 @@ public sealed class ResultsCache
     }
 
     private string EntryFolder(string key) => Path.Combine(Directory, key[..2], key);
-
-    private static string HashFile(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 
     private static void TryDelete(string folder)
     {

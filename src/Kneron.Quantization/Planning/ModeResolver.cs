@@ -141,10 +141,11 @@ public static class ModeResolver
                 + (datapath.IsSet ? "." : " (the default). Add datapath_bitwidth_mode: int16 or datapath_bitwidth_mode: mixbw."));
         }
 
-        if (datapath.Value == BitwidthMode.Auto && weight.IsSet)
+        // auto picks the weight widths of each mode it tries; an explicit int8 (the default) is harmless.
+        if (datapath.Value == BitwidthMode.Auto && weight.IsSet && weight.Value != BitwidthMode.Int8)
         {
             throw new KnqException(ModeCodes.InvalidMixBwCombination, weight.Location,
-                "datapath_bitwidth_mode 'auto' chooses the weight widths too; remove weight_bitwidth_mode.");
+                $"datapath_bitwidth_mode 'auto' chooses the weight widths too, so weight_bitwidth_mode '{ModeName(weight.Value)}' cannot apply; remove weight_bitwidth_mode.");
         }
     }
 
