@@ -41,17 +41,16 @@ public static class QdqModelBuilder
         var activationTensors = new Dictionary<string, (string, string)>();
         var names = new NameScope(graph);
 
-        var headNodes = new List<NodeProto>();
+        var taps = new TensorTaps(graph, names);
         // Keyed by reference: a protobuf message hashes by value, and renaming a producer's
         // second output after its first pair is stored would lose that pair.
-        var nodesAfter = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance);
 
         foreach (var constant in plan.Constants)
         {
             var dq = QuantizeConstant(graph, constant, names, table);
             if (dq is not null)
             {
-                headNodes.Add(dq);
+                taps.InsertFirst(dq);
             }
         }
 
@@ -72,59 +71,12 @@ public static class QdqModelBuilder
             graph.Graph.Initializer.Add(TensorData.CreateInteger(zeroPointName, grid.DataType, Array.Empty<long>(), new[] { 0 }));
 
             var quantizedName = names.Next(point.Tensor + "_quantized");
-            string floatName, dequantizedName;
-            var producer = graph.Producer(point.Tensor);
-            if (producer is null)
-            {
-                // A model input keeps its name; its consumers read the dequantized copy.
-                floatName = point.Tensor;
-                dequantizedName = names.Next(point.Tensor + "_dequantized");
-                foreach (var consumer in graph.Consumers(point.Tensor))
-                {
-                    for (int i = 0; i < consumer.Input.Count; i++)
-                    {
-                        if (consumer.Input[i] == point.Tensor)
-                        {
-                            consumer.Input[i] = dequantizedName;
-                        }
-                    }
-                }
-            }
-            else
-            {
-                // The producer writes a renamed float tensor; DequantizeLinear takes over the
-                // original name, so consumers and graph outputs see the quantized value.
-                floatName = names.Next(point.Tensor + "_float");
-                for (int i = 0; i < producer.Output.Count; i++)
-                {
-                    if (producer.Output[i] == point.Tensor)
-                    {
-                        producer.Output[i] = floatName;
-                    }
-                }
-
-                dequantizedName = point.Tensor;
-            }
-
-            var pair = new List<NodeProto>
+            var (floatName, dequantizedName, producer) = taps.Intercept(point.Tensor);
+            taps.Insert(producer, new[]
             {
                 QdqNode("QuantizeLinear", names.Next(point.Tensor + "_QuantizeLinear"), floatName, scaleName, zeroPointName, quantizedName, axis: null),
                 QdqNode("DequantizeLinear", names.Next(point.Tensor + "_DequantizeLinear"), quantizedName, scaleName, zeroPointName, dequantizedName, axis: null),
-            };
-
-            if (producer is null)
-            {
-                headNodes.AddRange(pair);
-            }
-            else
-            {
-                if (!nodesAfter.TryGetValue(producer, out var list))
-                {
-                    nodesAfter[producer] = list = new List<NodeProto>();
-                }
-
-                list.AddRange(pair);
-            }
+            });
 
             activationTensors[point.Tensor] = (floatName, dequantizedName);
             var (radix, kneronScale) = TensorQuantization.ToKneron(new[] { scale });
@@ -132,24 +84,12 @@ public static class QdqModelBuilder
                 new[] { scale }, new[] { 0 }, null, point.Unsigned ? 0 : -threshold, threshold, radix, kneronScale));
         }
 
-        // Rebuild the node list in topological order: constants and input pairs first, each pair after its producer.
-        var ordered = new List<NodeProto>(headNodes);
-        foreach (var node in graph.Graph.Node)
-        {
-            ordered.Add(node);
-            if (nodesAfter.TryGetValue(node, out var after))
-            {
-                ordered.AddRange(after);
-            }
-        }
-
-        graph.Graph.Node.Clear();
-        graph.Graph.Node.AddRange(ordered);
+        // Constants and model-input pairs first, each activation pair right after its producer.
+        taps.Commit();
 
         // Biases last: their scale needs the input's and the weights' DequantizeLinear in the graph.
-        graph.Reindex();
         var biasNodes = new List<NodeProto>();
-        foreach (var node in ordered.Where(n => n.OpType is "Conv" or "ConvTranspose" or "Gemm"))
+        foreach (var node in graph.Graph.Node.Where(n => n.OpType is "Conv" or "ConvTranspose" or "Gemm").ToList())
         {
             var dq = QuantizeBias(graph, node, names, table);
             if (dq is not null)
@@ -162,7 +102,6 @@ public static class QdqModelBuilder
         {
             graph.Graph.Node.Insert(i, biasNodes[i]);
         }
-
         if (graph.Model.OpsetImport.All(o => o.Domain != MicrosoftDomain))
         {
             graph.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });

@@ -45,12 +45,11 @@ public sealed class SimulationGraph : IDisposable
     {
         var model = graph.Clone();
         var names = new NameScope(model);
-        var headNodes = new List<NodeProto>();
-        var nodesAfter = new Dictionary<NodeProto, List<NodeProto>>();
+        var taps = new TensorTaps(model, names);
 
         foreach (var constant in structure.Constants)
         {
-            ReplaceConstant(model, constant, names, weightWidths, headNodes);
+            ReplaceConstant(model, constant, names, weightWidths, taps);
         }
 
         foreach (var point in structure.Activations)
@@ -59,37 +58,7 @@ public sealed class SimulationGraph : IDisposable
             var containerType = point.Unsigned ? TensorProto.Types.DataType.Uint16 : TensorProto.Types.DataType.Int16;
             model.Graph.Initializer.Add(TensorData.CreateInteger(zeroPoint, containerType, Array.Empty<long>(), new[] { 0 }));
 
-            var producer = model.Producer(point.Tensor);
-            string floatName, outputName;
-            if (producer is null)
-            {
-                floatName = point.Tensor;
-                outputName = names.Next(point.Tensor + "_dequantized");
-                foreach (var consumer in model.Consumers(point.Tensor))
-                {
-                    for (int i = 0; i < consumer.Input.Count; i++)
-                    {
-                        if (consumer.Input[i] == point.Tensor)
-                        {
-                            consumer.Input[i] = outputName;
-                        }
-                    }
-                }
-            }
-            else
-            {
-                floatName = names.Next(point.Tensor + "_float");
-                for (int i = 0; i < producer.Output.Count; i++)
-                {
-                    if (producer.Output[i] == point.Tensor)
-                    {
-                        producer.Output[i] = floatName;
-                    }
-                }
-
-                outputName = point.Tensor;
-            }
-
+            var (floatName, outputName, producer) = taps.Intercept(point.Tensor);
             var (scale, low, high) = ParameterNames(point.Tensor);
             foreach (var parameter in new[] { scale, low, high })
             {
@@ -107,34 +76,10 @@ public sealed class SimulationGraph : IDisposable
                 Node("DequantizeLinear", MicrosoftDomain, names.Next(point.Tensor + "_DequantizeLinear"), new[] { quantized, scale, zeroPoint }, outputName),
             };
 
-            if (producer is null)
-            {
-                headNodes.AddRange(nodes);
-            }
-            else
-            {
-                if (!nodesAfter.TryGetValue(producer, out var list))
-                {
-                    nodesAfter[producer] = list = new List<NodeProto>();
-                }
-
-                list.AddRange(nodes);
-            }
-
+            taps.Insert(producer, nodes);
         }
 
-        var ordered = new List<NodeProto>(headNodes);
-        foreach (var node in model.Graph.Node)
-        {
-            ordered.Add(node);
-            if (nodesAfter.TryGetValue(node, out var after))
-            {
-                ordered.AddRange(after);
-            }
-        }
-
-        model.Graph.Node.Clear();
-        model.Graph.Node.AddRange(ordered);
+        taps.Commit();
         if (model.Model.OpsetImport.All(o => o.Domain != MicrosoftDomain))
         {
             model.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
@@ -197,7 +142,7 @@ public sealed class SimulationGraph : IDisposable
     /// copy at its planned width. Fake-quantized values are computed as
     /// float32 q · scale, as DequantizeLinear does.
     /// </summary>
-    private static void ReplaceConstant(OnnxGraph model, ConstantPoint constant, NameScope names, IReadOnlyList<BitWidth> weightWidths, List<NodeProto> headNodes)
+    private static void ReplaceConstant(OnnxGraph model, ConstantPoint constant, NameScope names, IReadOnlyList<BitWidth> weightWidths, TensorTaps taps)
     {
         var tensor = model.Initializers[constant.Initializer];
         var dims = tensor.Dims.ToArray();
@@ -223,7 +168,7 @@ public sealed class SimulationGraph : IDisposable
             var term = names.Next($"{constant.Initializer}_int{(int)width}_selected");
             model.Graph.Initializer.Add(TensorData.CreateFloat(copy, dims, ConstantQuantizer.Quantize(tensor, width, constant.Axis).Values));
             model.Graph.Input.Add(ScalarInput(selector));
-            headNodes.Add(Node("Mul", "", names.Next(term + "_Mul"), new[] { copy, selector }, term));
+            taps.InsertFirst(Node("Mul", "", names.Next(term + "_Mul"), new[] { copy, selector }, term));
             terms.Add(term);
         }
 
@@ -231,13 +176,13 @@ public sealed class SimulationGraph : IDisposable
         for (int i = 1; i < terms.Count; i++)
         {
             var next = i == terms.Count - 1 ? constant.Initializer : names.Next($"{constant.Initializer}_sum{i}");
-            headNodes.Add(Node("Add", "", names.Next(next + "_Add"), new[] { sum, terms[i] }, next));
+            taps.InsertFirst(Node("Add", "", names.Next(next + "_Add"), new[] { sum, terms[i] }, next));
             sum = next;
         }
 
         if (terms.Count == 1)
         {
-            headNodes.Add(Node("Identity", "", names.Next(constant.Initializer + "_Identity"), new[] { terms[0] }, constant.Initializer));
+            taps.InsertFirst(Node("Identity", "", names.Next(constant.Initializer + "_Identity"), new[] { terms[0] }, constant.Initializer));
         }
     }
 
