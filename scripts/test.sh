@@ -24,7 +24,7 @@ if [[ -d tests/Kneron.Build.Tests ]]; then
   dotnet pack Kneron.Build.sln -c Release --no-build -o artifacts/packages -nodeReuse:false -v minimal || { echo "0 passed, 1 failed"; exit 1; }
 fi
 
-# Each suite runs in its own process; the dotnet-build suite spends most of its
+# Each suite runs in its own process. The dotnet-build suite spends most of its
 # time in child builds, so the two overlap well on two cores.
 pids=()
 for project in tests/*/*.csproj; do

@@ -80,7 +80,12 @@ internal sealed class ToolDiagnostic
             return $"{severity} {Code}: {Message}";
         }
 
-        var position = Line <= 0 ? "" : Column <= 0 ? $"({Line})" : $"({Line},{Column})";
+        var position = "";
+        if (Line > 0)
+        {
+            position = Column > 0 ? $"({Line},{Column})" : $"({Line})";
+        }
+
         return $"{File}{position}: {severity} {Code}: {Message}";
     }
 

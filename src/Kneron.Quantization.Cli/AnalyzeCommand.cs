@@ -87,7 +87,7 @@ public sealed class AnalyzeCommand
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // A bug, not a user error: say so, with the stack trace for the report.
+            // A bug, not a user error: report it as one, with the stack trace.
             TryRemoveResults(paths);
             _error.WriteLine(new Diagnostic(GeneralCodes.InternalError, DiagnosticSeverity.Error, new SourceLocation(request.ModelPath),
                 $"Internal error in kneron-quant {KneronQuantCommand.ToolVersion}: {ex.GetType().Name}: {ex.Message} Please report it with the trace below."));

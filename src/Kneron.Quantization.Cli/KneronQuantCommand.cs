@@ -71,7 +71,7 @@ public static class KneronQuantCommand
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            // "Required command was not provided" only repeats what a more specific error says.
+            // "Required command was not provided" only repeats what a more specific error reports.
             var errors = parsed.Errors.Count > 1
                 ? parsed.Errors.Where(e => !e.Message.Contains("Required command", StringComparison.Ordinal)).ToList()
                 : parsed.Errors.ToList();

@@ -12,13 +12,13 @@ using Kneron.Quantization.Simulation;
 namespace Kneron.Quantization.Analysis;
 
 /// <summary>
-/// Runs the quantization analysis of one model: load and normalize the
-/// graph, plan which tensors to quantize, calibrate their ranges with a float
-/// pass over the calibration samples, choose the bit widths of the
-/// configured mode, and measure the SNR of each output and layer with a
-/// second float pass and one pass of the quantized simulation over the
-/// evaluation samples. The mixed modes and <c>auto</c> add simulation passes
-/// (see <see cref="MixBwSearch"/>), all on one simulation session.
+/// Runs the quantization analysis of one model. It loads and normalizes the
+/// graph, plans which tensors to quantize, and calibrates their ranges in one
+/// float pass over the calibration samples, which also stores the float
+/// outputs. It then chooses the bit widths of the configured mode and
+/// measures the SNR of each output and layer in one pass of the quantized
+/// model over the evaluation samples. The mixed modes and <c>auto</c> add
+/// simulation passes (see <see cref="MixBwSearch"/>), all on one simulation session.
 /// </summary>
 public sealed class Analyzer
 {

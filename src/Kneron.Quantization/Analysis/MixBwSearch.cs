@@ -16,7 +16,7 @@ public sealed record SensitivityEntry(string Node, string Kind, long Macs, doubl
 /// candidate's sensitivity, rank them (most sensitive first), and promote
 /// them to 16 bit in that order while the promoted nodes' MACs stay within
 /// <c>flops_ratio</c> × all Conv MACs. A candidate that would exceed the
-/// budget is skipped and the walk goes on; a node whose other kind is
+/// budget is skipped and the walk goes on. A node whose other kind is
 /// already promoted costs nothing more, since its MACs count once.
 /// </summary>
 public static class MixBwSearch

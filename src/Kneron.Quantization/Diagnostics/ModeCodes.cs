@@ -3,16 +3,16 @@ namespace Kneron.Quantization.Diagnostics;
 /// <summary>Diagnostic codes of bit-width modes and platform rules (KNQ0500–KNQ0599).</summary>
 public static class ModeCodes
 {
-    /// <summary>The config asks for a range method this version does not implement yet.</summary>
+    /// <summary>The config requests a range method this version does not implement yet.</summary>
     public const string NotSupportedYet = "KNQ0501";
 
-    /// <summary>The platform does not support the bit width the config asks for (KL520: int8 only; KL720: no int4).</summary>
+    /// <summary>The platform does not support the bit width the config requests (KL520: int8 only; KL720: no int4).</summary>
     public const string PlatformForbidsBitWidth = "KNQ0502";
 
     /// <summary>mixbw is paired with a mode it cannot rank with; or auto with a weight mode.</summary>
     public const string InvalidMixBwCombination = "KNQ0503";
 
-    /// <summary>Warning: with mixbw, model input, model output and CPU node widths are int16 whatever the config says.</summary>
+    /// <summary>Warning: with mixbw, model input, model output and CPU node widths are int16 whatever the config sets.</summary>
     public const string MixBwForcesInt16 = "KNQ0504";
 
     /// <summary><c>quan_config</c> is set on a platform other than KL730.</summary>

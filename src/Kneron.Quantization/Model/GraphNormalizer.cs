@@ -132,7 +132,18 @@ public static class GraphNormalizer
     }
 
     private static string DescribeShape(IEnumerable<TensorShapeProto.Types.Dimension> dims) =>
-        "[" + string.Join(", ", dims.Select(d => d.DimParam.Length > 0 ? d.DimParam : d.DimValue > 0 ? d.DimValue.ToString() : "?")) + "]";
+        "[" + string.Join(", ", dims.Select(DescribeDimension)) + "]";
+
+    /// <summary>Formats a dimension as its symbolic name, its size, or <c>?</c> when it has neither.</summary>
+    private static string DescribeDimension(TensorShapeProto.Types.Dimension dim)
+    {
+        if (dim.DimParam.Length > 0)
+        {
+            return dim.DimParam;
+        }
+
+        return dim.DimValue > 0 ? dim.DimValue.ToString() : "?";
+    }
 
     /// <summary>
     /// Folds <c>BatchNormalization(Conv(x, W, b))</c> into <c>Conv(x, W', b')</c>

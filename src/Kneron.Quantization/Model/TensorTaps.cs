@@ -25,7 +25,7 @@ public sealed class TensorTaps
 
     /// <summary>
     /// Detaches <paramref name="tensor"/> from its readers. Returns the name
-    /// that holds its original value (<c>Source</c>) and the name the inserted
+    /// that contains its original value (<c>Source</c>) and the name the inserted
     /// nodes must write for the readers (<c>Result</c>). The producer of an
     /// intermediate tensor writes a renamed copy and <c>Result</c> keeps the
     /// original name, so graph outputs stay; a model input keeps its name and

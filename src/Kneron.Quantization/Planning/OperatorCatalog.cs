@@ -16,7 +16,7 @@ public static class OperatorCatalog
     /// <summary>
     /// Pure data movement: the output holds values of the input unchanged, so
     /// it keeps the input's scale and gets no quantization of its own. Pad
-    /// only inserts zeros, which every symmetric grid holds.
+    /// only inserts zeros, which every symmetric grid represents exactly.
     /// </summary>
     public static readonly IReadOnlySet<string> PassThroughOps = new HashSet<string>
     {

@@ -11,7 +11,7 @@ public sealed record QuantizedConstant(int[] Quantized, float[] Scales, float[] 
 /// Quantizes weights and constant operands: one symmetric scale per channel
 /// along the axis (max |w| of the channel / qmax), or one for the whole
 /// tensor when there is no axis. A channel of zeros gets scale 1, since any
-/// scale holds zero exactly and DequantizeLinear needs a non-zero one.
+/// scale represents zero exactly and DequantizeLinear needs a non-zero one.
 /// </summary>
 public static class ConstantQuantizer
 {

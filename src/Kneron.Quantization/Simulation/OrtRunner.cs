@@ -49,7 +49,7 @@ public sealed class OrtRunner : IDisposable
         {
             if (outputs.Add(name))
             {
-                // No type given: ONNX Runtime infers it, which is how non-float tensors are told apart.
+                // No type given: ONNX Runtime infers it, which is how non-float tensors are found.
                 model.Graph.Output.Add(new ValueInfoProto { Name = name });
             }
         }

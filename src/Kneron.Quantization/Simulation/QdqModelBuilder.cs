@@ -159,7 +159,7 @@ public static class QdqModelBuilder
     /// Stores a Conv, ConvTranspose or Gemm bias as int32 with scale
     /// input scale × weight scale per output channel, the usual QDQ layout
     /// and how integer accelerators add the bias. Done only when the input and
-    /// the weights are quantized per channel; the rounding error is below
+    /// the weights are quantized per channel. The rounding error is below
     /// half an accumulator step, far under the output's own quantization.
     /// Without it, ONNX Runtime's graph optimizer adds its own bias
     /// quantization, which is invalid below opset 13.
