@@ -107,7 +107,9 @@ public sealed class OnnxGraph
                 }
             }
 
-            foreach (var input in node.Input)
+            // A node with subgraphs also consumes the outer tensors its subgraphs read.
+            var inputs = Subgraphs.HasSubgraphs(node) ? node.Input.Concat(Subgraphs.OuterScopeInputs(node)) : node.Input;
+            foreach (var input in inputs)
             {
                 if (input.Length == 0)
                 {
@@ -129,6 +131,7 @@ public sealed class OnnxGraph
 
     public NodeProto? Producer(string tensor) => _producers.GetValueOrDefault(tensor);
 
+    /// <summary>Returns the nodes that read the tensor: as an input, or inside their subgraphs (If, Loop, Scan).</summary>
     public IReadOnlyList<NodeProto> Consumers(string tensor) =>
         _consumers.TryGetValue(tensor, out var list) ? list : Array.Empty<NodeProto>();
 
