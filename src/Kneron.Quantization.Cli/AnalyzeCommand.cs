@@ -46,14 +46,15 @@ public sealed class AnalyzeCommand
             var overridesSource = request.OverridesSource is null ? (SourceLocation?)null : new SourceLocation(request.OverridesSource);
             var config = LoadConfig(configPath, request.Overrides, overridesSource, diagnostics);
             var (dataFiles, dataFolders) = InputFiles.Of(config);
-            var dependencies = Dependencies(request.ModelPath, config, dataFiles, dataFolders);
+            var modelDataFiles = Model.ExternalData.ListFiles(request.ModelPath);
+            var dependencies = Dependencies(request.ModelPath, modelDataFiles, config, dataFiles, dataFolders);
 
             var cache = request.CacheDirectory is { Length: > 0 } folder ? new ResultsCache(folder) : null;
             string? key = null;
             var placeholders = new Placeholders(request.ModelPath, config.FilePath, paths.Directory);
             if (cache is not null)
             {
-                key = ResultsCache.Key(request.ModelPath, config, dataFiles, ToolFiles(), Switches(request, config));
+                key = ResultsCache.Key(request.ModelPath, modelDataFiles, config, dataFiles, ToolFiles(), Switches(request, config));
                 if (cache.TryGet(key) is { } hit)
                 {
                     return Replay(cache, key, hit, paths, dependencies, placeholders);
@@ -271,9 +272,12 @@ public sealed class AnalyzeCommand
         Environment.GetEnvironmentVariable("MIXBW_DEBUG") is { } value
         && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
 
-    /// <summary>Every file the result depends on, for the build's incremental check.</summary>
-    private static IReadOnlyList<string> Dependencies(string modelPath, QuantConfig config, IReadOnlyList<string> dataFiles, IReadOnlyList<string> dataFolders) =>
-        new[] { Path.GetFullPath(modelPath), config.FilePath }
+    /// <summary>Every file the result depends on, for the build's incremental check: the model and its external data files first.</summary>
+    private static IReadOnlyList<string> Dependencies(string modelPath, IReadOnlyList<string> modelDataFiles, QuantConfig config,
+        IReadOnlyList<string> dataFiles, IReadOnlyList<string> dataFolders) =>
+        new[] { Path.GetFullPath(modelPath) }
+            .Concat(modelDataFiles)
+            .Append(config.FilePath)
             .Concat(dataFiles)
             .Concat(dataFolders)
             .Concat(ToolFiles())

@@ -53,6 +53,7 @@ public sealed class Analyzer
         ModelChecks.RejectUnknownDomains(graph);
         ModelChecks.RequireInputs(graph);
         ModelChecks.MakeNodeNamesUnique(graph, _diagnostics);
+        ModelChecks.WarnAboutControlFlow(graph, _diagnostics);
         var modelSha256 = Cache.FileHashes.Sha256(graph.Path);
         var inputs = GraphNormalizer.Normalize(graph, config);
 

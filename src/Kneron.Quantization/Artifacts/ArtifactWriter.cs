@@ -2,6 +2,7 @@ using System.Text;
 using Google.Protobuf;
 using Kneron.Quantization.Analysis;
 using Kneron.Quantization.Diagnostics;
+using Kneron.Quantization.Model;
 
 namespace Kneron.Quantization.Artifacts;
 
@@ -9,6 +10,9 @@ namespace Kneron.Quantization.Artifacts;
 public sealed record ArtifactPaths(string Directory, string Name)
 {
     public string QuantizedModel => Path.Combine(Directory, Name + ".quant.onnx");
+
+    /// <summary>The quantized model's external data file, written only when the source model keeps its tensors in external data.</summary>
+    public string QuantizedModelData => QuantizedModel + ".data";
 
     public string Table => Path.Combine(Directory, Name + ".quant.json");
 
@@ -18,7 +22,8 @@ public sealed record ArtifactPaths(string Directory, string Name)
 
     public string Deps => Path.Combine(Directory, Name + ".deps");
 
-    public IEnumerable<string> Results => new[] { QuantizedModel, Table, Report };
+    /// <summary>The files of a passing run; the data file comes before the model, the order in which they are written and copied.</summary>
+    public IEnumerable<string> Results => new[] { QuantizedModelData, QuantizedModel, Table, Report };
 }
 
 /// <summary>
@@ -35,11 +40,33 @@ public static class ArtifactWriter
         Guard(paths, () =>
         {
             System.IO.Directory.CreateDirectory(paths.Directory);
-            WriteAtomically(paths.QuantizedModel, stream => result.QuantizedModel.Graph.Model.WriteTo(stream));
+            WriteQuantizedModel(paths, result.QuantizedModel.Graph);
             WriteAtomically(paths.Table, stream => QuantTableWriter.Write(stream, result, toolVersion));
             WriteAtomically(paths.Report, stream => WriteText(stream, ReportWriter.Render(result, toolVersion, failed: false)));
             File.Delete(paths.FailedReport);
         });
+    }
+
+    /// <summary>
+    /// Writes the QDQ model. When the source model keeps its tensors in external
+    /// data, the large tensors go to <c>&lt;name&gt;.quant.onnx.data</c> beside it,
+    /// referred to by file name, and the data file is moved into place before the
+    /// model so that a reader of the new model finds its data. Otherwise the model
+    /// is one file, and a data file left by an earlier run is removed.
+    /// </summary>
+    private static void WriteQuantizedModel(ArtifactPaths paths, OnnxGraph graph)
+    {
+        if (graph.ExternalDataFiles.Count == 0)
+        {
+            WriteAtomically(paths.QuantizedModel, stream => graph.Model.WriteTo(stream));
+            File.Delete(paths.QuantizedModelData);
+            return;
+        }
+
+        // The copy keeps the analysis's model inline; only the written file refers to the data file.
+        var model = graph.Model.Clone();
+        WriteAtomically(paths.QuantizedModelData, stream => ExternalData.MoveOut(model, Path.GetFileName(paths.QuantizedModelData), stream));
+        WriteAtomically(paths.QuantizedModel, stream => model.WriteTo(stream));
     }
 
     /// <summary>

@@ -138,6 +138,11 @@ public static class QuantTableWriter
 
         json.WriteStartObject("inputs_sha256");
         json.WriteString(result.ModelPath, result.ModelSha256);
+        foreach (var file in result.QuantizedModel.Graph.ExternalDataFiles)
+        {
+            json.WriteString(file, Cache.FileHashes.Sha256(file));
+        }
+
         json.WriteString(config.FilePath, config.Sha256);
         var dataFiles = result.Calibration.MatchedFiles.Concat(result.Evaluation?.MatchedFiles ?? Array.Empty<string>()).Distinct();
         foreach (var file in dataFiles)

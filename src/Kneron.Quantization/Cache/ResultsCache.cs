@@ -17,7 +17,7 @@ public sealed record CachedResult(int ExitCode, string Summary, IReadOnlyList<st
 /// A content-addressed store of analysis results, so that a clean build, or
 /// another project with identical inputs, reuses an analysis instead of
 /// repeating it. The key is the SHA-256 of everything the result depends on:
-/// the tool's assemblies, the model's bytes, the config's bytes and the
+/// the tool's assemblies, the model's bytes and those of its external data files, the config's bytes and the
 /// overrides, every data file the config names, and the switches that change
 /// results (sweep, MIXBW_DEBUG). Entries are written to a temporary folder
 /// and renamed into place, so concurrent builds never see half an entry; the
@@ -31,7 +31,8 @@ public sealed class ResultsCache
 
     public string Directory { get; }
 
-    public static string Key(string modelPath, QuantConfig config, IEnumerable<string> dataFiles, IEnumerable<string> toolFiles, string switches)
+    /// <param name="modelDataFiles">The model's external data files (full paths); none for a model stored in one file, whose key is unchanged by them.</param>
+    public static string Key(string modelPath, IEnumerable<string> modelDataFiles, QuantConfig config, IEnumerable<string> dataFiles, IEnumerable<string> toolFiles, string switches)
     {
         var text = new StringBuilder();
         text.Append("kneron-build-cache-v1\n");
@@ -41,6 +42,12 @@ public sealed class ResultsCache
         }
 
         text.Append("model ").Append(FileHashes.Sha256(modelPath)).Append('\n');
+        var modelFolder = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+        foreach (var file in modelDataFiles.Order(StringComparer.Ordinal))
+        {
+            text.Append("model-data ").Append(Path.GetRelativePath(modelFolder, file).Replace('\\', '/')).Append(' ').Append(FileHashes.Sha256(file)).Append('\n');
+        }
+
         text.Append("config ").Append(config.Sha256).Append('\n');
         foreach (var value in config.Overrides)
         {

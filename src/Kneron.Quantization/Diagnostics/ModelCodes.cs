@@ -24,8 +24,8 @@ public static class ModelCodes
     /// <summary>ONNX Runtime could not load or run the model.</summary>
     public const string RuntimeRejectedModel = "KNQ0207";
 
-    /// <summary>The model keeps tensors in external data files, which this version does not read.</summary>
-    public const string ExternalDataNotSupported = "KNQ0208";
+    /// <summary>An external data file the model refers to is missing or cannot be read.</summary>
+    public const string ExternalDataFileMissing = "KNQ0208";
 
     /// <summary>A node's operator domain is not one ONNX Runtime runs (a custom or training-only domain).</summary>
     public const string UnsupportedOperatorDomain = "KNQ0209";
@@ -35,4 +35,13 @@ public static class ModelCodes
 
     /// <summary>The model has no inputs, or no float32 tensor depends on them.</summary>
     public const string NothingToQuantize = "KNQ0211";
+
+    /// <summary>An external data reference is unsafe or malformed: no location, an absolute path or one leaving the model's folder, or an offset or length that is not a number.</summary>
+    public const string ExternalDataLocationInvalid = "KNQ0212";
+
+    /// <summary>An external tensor's byte range lies beyond the end of its data file, or does not match the tensor's shape and type.</summary>
+    public const string ExternalDataOutOfRange = "KNQ0213";
+
+    /// <summary>Warning: the model has control-flow nodes (If, Loop, Scan), whose bodies stay float on the CPU.</summary>
+    public const string ControlFlowBodyFloat = "KNQ0214";
 }

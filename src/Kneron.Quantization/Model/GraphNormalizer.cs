@@ -231,7 +231,11 @@ public static class GraphNormalizer
 
     private static void RemoveUnusedInitializers(OnnxGraph graph)
     {
-        var used = graph.Graph.Node.SelectMany(n => n.Input).Concat(graph.Graph.Output.Select(o => o.Name)).ToHashSet();
+        // A subgraph may read an initializer that no node lists as an input.
+        var used = graph.Graph.Node
+            .SelectMany(n => n.Input.Concat(Subgraphs.OuterScopeInputs(n)))
+            .Concat(graph.Graph.Output.Select(o => o.Name))
+            .ToHashSet();
         var unused = graph.Graph.Initializer.Where(t => !used.Contains(t.Name)).ToList();
         foreach (var tensor in unused)
         {

@@ -74,6 +74,37 @@ public static class ModelChecks
         }
     }
 
+    /// <summary>
+    /// Warns once about the model's control-flow nodes (If, Loop, Scan, and any other node with
+    /// a subgraph). Kneron's NPU does not run control flow, so they are CPU nodes, and the analysis
+    /// leaves their subgraphs float: only the tensors entering and leaving the node are quantized,
+    /// and no layer inside is measured.
+    /// </summary>
+    public static void WarnAboutControlFlow(OnnxGraph graph, IDiagnosticSink diagnostics)
+    {
+        const int listedNodes = 5;
+        var nodes = graph.Graph.Node.Where(Subgraphs.HasSubgraphs).ToList();
+        if (nodes.Count == 0)
+        {
+            return;
+        }
+
+        var listed = string.Join(", ", nodes.Take(listedNodes).Select(n => $"'{OnnxGraph.DisplayName(n)}' ({n.OpType})"));
+        if (nodes.Count > listedNodes)
+        {
+            listed += $" and {nodes.Count - listedNodes} more";
+        }
+
+        int bodyNodes = nodes.Sum(CountSubgraphNodes);
+        diagnostics.Report(new Diagnostic(ModelCodes.ControlFlowBodyFloat, DiagnosticSeverity.Warning, new SourceLocation(graph.Path),
+            $"Control-flow {(nodes.Count == 1 ? "node" : "nodes")} {listed} {(nodes.Count == 1 ? "runs" : "run")} on the CPU, because Kneron's NPU does not run control flow. "
+            + $"The subgraphs ({bodyNodes} nodes) stay float: they are neither quantized nor measured per layer, and only the tensors entering and leaving them are quantized. "
+            + "If the bodies do much of the work, export the model with the control flow unrolled or moved out of the network."));
+    }
+
+    private static int CountSubgraphNodes(NodeProto node) =>
+        Subgraphs.Of(node).Sum(graph => graph.Node.Count + graph.Node.Sum(CountSubgraphNodes));
+
     /// <summary>Rejects a model with no inputs: every tensor is a constant, so there is nothing to calibrate or quantize.</summary>
     public static void RequireInputs(OnnxGraph graph)
     {

@@ -1,6 +1,6 @@
 namespace Kneron.Quantization.Model;
 
-/// <summary>Hands out tensor and node names that no existing tensor, initializer or node uses.</summary>
+/// <summary>Hands out tensor and node names that no existing tensor, initializer or node uses, in the graph or its subgraphs.</summary>
 public sealed class NameScope
 {
     private readonly HashSet<string> _used;
@@ -11,6 +11,7 @@ public sealed class NameScope
             .Concat(graph.Graph.Initializer.Select(t => t.Name))
             .Concat(graph.Graph.Input.Select(i => i.Name))
             .Concat(graph.Graph.Output.Select(o => o.Name))
+            .Concat(graph.Graph.Node.Where(Subgraphs.HasSubgraphs).SelectMany(Subgraphs.Names))
             .ToHashSet();
     }
 

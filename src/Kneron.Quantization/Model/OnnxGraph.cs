@@ -15,10 +15,11 @@ public sealed class OnnxGraph
     private readonly Dictionary<string, List<NodeProto>> _consumers = new();
     private readonly Dictionary<string, TensorProto> _initializers = new();
 
-    public OnnxGraph(ModelProto model, string path)
+    public OnnxGraph(ModelProto model, string path, IReadOnlyList<string>? externalDataFiles = null)
     {
         Model = model;
         Path = path;
+        ExternalDataFiles = externalDataFiles ?? Array.Empty<string>();
         Reindex();
     }
 
@@ -29,14 +30,21 @@ public sealed class OnnxGraph
     /// <summary>Full path of the source file, for diagnostics.</summary>
     public string Path { get; }
 
+    /// <summary>
+    /// Full paths of the external data files the source model's tensors were read from;
+    /// empty for a model stored in one file. The tensors themselves are inline in <see cref="Model"/>.
+    /// </summary>
+    public IReadOnlyList<string> ExternalDataFiles { get; }
+
     public IReadOnlyDictionary<string, TensorProto> Initializers => _initializers;
 
     /// <summary>Names of the graph inputs that are real inputs, not initializers listed as inputs (IR &lt; 4 models).</summary>
     public IEnumerable<ValueInfoProto> RealInputs => Graph.Input.Where(i => !_initializers.ContainsKey(i.Name));
 
     /// <summary>
-    /// Reads an ONNX file. Throws a coded <see cref="KnqException"/> when the
-    /// file is missing or not a readable model; the file itself is never written.
+    /// Reads an ONNX file and the external data files its tensors refer to. Throws a
+    /// coded <see cref="KnqException"/> when a file is missing or not readable as a model
+    /// or its data; the files themselves are never written.
     /// </summary>
     public static OnnxGraph Load(string path)
     {
@@ -74,15 +82,8 @@ public sealed class OnnxGraph
                 $"The graph of '{System.IO.Path.GetFileName(fullPath)}' has no nodes, so there is nothing to quantize.");
         }
 
-        var externalTensor = model.Graph.Initializer.FirstOrDefault(t => t.DataLocation == TensorProto.Types.DataLocation.External);
-        if (externalTensor is not null)
-        {
-            // TODO: read external data and write it back beside the quantized model.
-            throw new KnqException(ModelCodes.ExternalDataNotSupported, new SourceLocation(fullPath),
-                $"Initializer '{externalTensor.Name}' is stored in an external data file, which this version does not read. Save the model with all tensors inside the .onnx file.");
-        }
-
-        return new OnnxGraph(model, fullPath);
+        var dataFiles = ExternalData.Inline(model, fullPath);
+        return new OnnxGraph(model, fullPath, dataFiles);
     }
 
     public void Reindex()
@@ -106,7 +107,9 @@ public sealed class OnnxGraph
                 }
             }
 
-            foreach (var input in node.Input)
+            // A node with subgraphs also consumes the outer tensors its subgraphs read.
+            var inputs = Subgraphs.HasSubgraphs(node) ? node.Input.Concat(Subgraphs.OuterScopeInputs(node)) : node.Input;
+            foreach (var input in inputs)
             {
                 if (input.Length == 0)
                 {
@@ -128,6 +131,7 @@ public sealed class OnnxGraph
 
     public NodeProto? Producer(string tensor) => _producers.GetValueOrDefault(tensor);
 
+    /// <summary>Returns the nodes that read the tensor: as an input, or inside their subgraphs (If, Loop, Scan).</summary>
     public IReadOnlyList<NodeProto> Consumers(string tensor) =>
         _consumers.TryGetValue(tensor, out var list) ? list : Array.Empty<NodeProto>();
 
@@ -150,5 +154,5 @@ public sealed class OnnxGraph
 
     public byte[] ToBytes() => Model.ToByteArray();
 
-    public OnnxGraph Clone() => new(Model.Clone(), Path);
+    public OnnxGraph Clone() => new(Model.Clone(), Path, ExternalDataFiles);
 }

@@ -29,7 +29,7 @@ public sealed class TensorTaps
     /// nodes must write for the readers (<c>Result</c>). The producer of an
     /// intermediate tensor writes a renamed copy and <c>Result</c> keeps the
     /// original name, so graph outputs stay; a model input keeps its name and
-    /// its readers switch to a new one.
+    /// its readers switch to a new one, inside the subgraphs of If, Loop and Scan as well.
     /// </summary>
     public (string Source, string Result, NodeProto? Producer) Intercept(string tensor)
     {
@@ -46,6 +46,8 @@ public sealed class TensorTaps
                         consumer.Input[i] = result;
                     }
                 }
+
+                Subgraphs.RenameOuterScopeInput(consumer, tensor, result);
             }
 
             return (tensor, result, null);

@@ -208,7 +208,7 @@ public static class QdqModelBuilder
         // The float bias may be shared with another node; a fresh name keeps the original for it.
         var dequantizedName = names.Next(biasName + "_dequantized");
         node.Input[2] = dequantizedName;
-        if (!graph.Graph.Node.Any(n => n != node && n.Input.Contains(biasName)))
+        if (!graph.Graph.Node.Any(n => n != node && (n.Input.Contains(biasName) || Subgraphs.OuterScopeInputs(n).Contains(biasName))))
         {
             graph.Graph.Initializer.Remove(biasTensor);
         }

@@ -105,6 +105,64 @@ public sealed class DotnetBuildTests
     }
 
     [Fact]
+    public void ExternalDataIsInputAndOutput()
+    {
+        var project = new TestProject(_environment, "external-data");
+        project.AddModel("models/face.onnx", FaceConfig, FaceImages);
+        project.WriteProjectFile();
+        var model = Path.Combine(project.Folder, "models", "face.onnx");
+        var weights = Path.Combine(project.Folder, "models", "face.weights");
+        MoveInitializersToFile(model, weights);
+
+        var first = project.Build();
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Equal(new[] { model }, first.AnalysedModels);
+        var analysisData = Path.Combine(project.IntermediateFolder, "models", "face", "face.quant.onnx.data");
+        var copiedData = Path.Combine(project.OutputFolder, "models", "face.quant.onnx.data");
+        Assert.True(File.Exists(analysisData), first.ToString());
+        Assert.True(File.Exists(copiedData), first.ToString());
+        var fileWrites = File.ReadAllLines(Directory.EnumerateFiles(Path.Combine(project.Folder, "obj", "Debug", "net10.0"), "*.FileListAbsolute.txt").Single());
+        Assert.Contains(analysisData, fileWrites);
+        Assert.Contains(copiedData, fileWrites);
+
+        var unchanged = project.Build();
+        Assert.True(unchanged.ExitCode == 0, unchanged.ToString());
+        Assert.Empty(unchanged.AnalysedModels);
+
+        File.SetLastWriteTimeUtc(weights, DateTime.UtcNow);
+        var weightsTouched = project.Build();
+        Assert.True(weightsTouched.ExitCode == 0, weightsTouched.ToString());
+        Assert.Equal(new[] { model }, weightsTouched.AnalysedModels);
+        Assert.True(File.Exists(copiedData), weightsTouched.ToString());
+    }
+
+    /// <summary>
+    /// Rewrites the model with the bytes of every initializer of 1024 bytes or more in
+    /// <paramref name="dataFile"/> (ONNX external data, located relative to the model).
+    /// </summary>
+    private static void MoveInitializersToFile(string modelPath, string dataFile)
+    {
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(modelPath));
+        using (var data = File.Create(dataFile))
+        {
+            foreach (var tensor in model.Graph.Initializer.Where(t => t.RawData.Length >= 1024))
+            {
+                var offset = data.Position;
+                tensor.RawData.WriteTo(data);
+                tensor.ExternalData.Add(new Onnx.StringStringEntryProto { Key = "location", Value = Path.GetFileName(dataFile) });
+                tensor.ExternalData.Add(new Onnx.StringStringEntryProto { Key = "offset", Value = offset.ToString() });
+                tensor.ExternalData.Add(new Onnx.StringStringEntryProto { Key = "length", Value = tensor.RawData.Length.ToString() });
+                tensor.RawData = Google.Protobuf.ByteString.Empty;
+                tensor.DataLocation = Onnx.TensorProto.Types.DataLocation.External;
+            }
+
+            Assert.True(data.Length > 0, $"{modelPath} has no initializer of 1024 bytes or more in raw_data.");
+        }
+
+        File.WriteAllBytes(modelPath, Google.Protobuf.MessageExtensions.ToByteArray(model));
+    }
+
+    [Fact]
     public void SdkProjectProducesArtifacts()
     {
         var project = new TestProject(_environment, "sdk-style");
