@@ -157,10 +157,54 @@ public sealed class KneronAnalyze : ToolTask
         {
             // Written even when empty: the targets list it among the analysis
             // outputs, so a missing file means the analysis has to run again.
-            File.WriteAllLines(WarningsFile, _relayedWarnings.Select(warning => warning.ToString()));
+            succeeded = WriteWarningsFile(WarningsFile!);
         }
 
         return succeeded;
+    }
+
+    /// <summary>
+    /// Writes the relayed warnings under a temporary name and moves it into
+    /// place, so a full disk leaves no torn file for a later build to replay.
+    /// A failed write is a coded error rather than a task crash.
+    /// </summary>
+    private bool WriteWarningsFile(string path)
+    {
+        var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        try
+        {
+            File.WriteAllLines(temporary, _relayedWarnings.Select(warning => warning.ToString()));
+
+            // Execute deleted the old file at its start, and File.Move on netstandard2.0 cannot overwrite.
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+            }
+
+            File.Move(temporary, path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+        {
+            Log.LogError(null, TaskErrors.OutputNotWritable, null, path, 0, 0, 0, 0, TaskErrors.WarningsFileNotWritableMessage(path, ex.Message));
+            return false;
+        }
+        finally
+        {
+            TryDelete(temporary);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+        {
+            // Reached only after a failed write, which is already reported, so a leftover temporary file changes nothing.
+        }
     }
 
     /// <inheritdoc />

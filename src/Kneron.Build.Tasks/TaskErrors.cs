@@ -1,7 +1,8 @@
 namespace Kneron.Build.Tasks;
 
 /// <summary>
-/// Every error the task itself reports (codes KNQ0700–KNQ0799), in one place
+/// Every error the task itself reports (codes KNQ0700–KNQ0799, and KNQ0801 for
+/// a file it cannot write), in one place
 /// so that codes stay unique and messages stay consistent.
 /// </summary>
 internal static class TaskErrors
@@ -13,6 +14,9 @@ internal static class TaskErrors
     public const string ConfigNotFound = "KNQ0705";
     public const string DuplicateArtifactPath = "KNQ0706";
     public const string InvalidCopyToOutputDirectory = "KNQ0707";
+
+    // The file-system code the tool also uses for a file it cannot write.
+    public const string OutputNotWritable = "KNQ0801";
 
     public static string ToolCrashedMessage(int exitCode, string lastLines) =>
         $"kneron-quant failed with exit code {exitCode} (expected 0, 1 or 2), which is a bug in kneron-quant. " +
@@ -46,6 +50,9 @@ internal static class TaskErrors
               "Remove one of the items, or set a distinct OutputName or Link on one of them."
             : $"KneronModel '{firstItem}' and KneronModel '{secondItem}' both write their artifacts to '{artifactPath}'. " +
               "Set a distinct OutputName or Link on one of them.";
+
+    public static string WarningsFileNotWritableMessage(string path, string reason) =>
+        $"Could not write the warnings file '{path}': {reason} Free disk space or make the folder writable, then build again.";
 
     public static string InvalidCopyToOutputDirectoryMessage(string item, string value) =>
         $"KneronModel '{item}' has CopyToOutputDirectory '{value}', which is not valid. " +

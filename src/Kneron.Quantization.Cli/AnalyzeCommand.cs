@@ -14,8 +14,9 @@ public sealed record AnalyzeRequest(string ModelPath, string? ConfigPath, string
 /// <summary>
 /// <c>kneron-quant analyze</c>: runs the analysis of one model and writes its
 /// artifacts. Exit 0 when every output meets the threshold, 1 when one does
-/// not (only <c>&lt;name&gt;.failed.html</c> is written), 2 on invalid input
-/// (nothing is written, and earlier results of the model are removed).
+/// not (only <c>&lt;name&gt;.failed.html</c> and <c>&lt;name&gt;.deps</c> are
+/// written), 2 on invalid input or a failed write (the model's results and
+/// dependency list are removed from the output folder).
 /// </summary>
 public sealed class AnalyzeCommand
 {
@@ -48,6 +49,7 @@ public sealed class AnalyzeCommand
             var (dataFiles, dataFolders) = InputFiles.Of(config);
             var modelDataFiles = Model.ExternalData.ListFiles(request.ModelPath);
             var dependencies = Dependencies(request.ModelPath, modelDataFiles, config, dataFiles, dataFolders);
+            ArtifactWriter.CheckWritable(paths);
 
             var cache = request.CacheDirectory is { Length: > 0 } folder ? new ResultsCache(folder) : null;
             string? key = null;
@@ -82,8 +84,8 @@ public sealed class AnalyzeCommand
         }
         catch (KnqException ex)
         {
-            TryRemoveResults(paths);
             _error.WriteLine(ex.Diagnostic);
+            TryRemoveResults(paths);
             return ExitCodes.InvalidInput;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -302,7 +304,7 @@ public sealed class AnalyzeCommand
     {
         try
         {
-            ArtifactWriter.RemoveResults(paths);
+            ArtifactWriter.RemoveAfterError(paths);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -184,6 +184,24 @@ public sealed class KneronAnalyzeTests : IDisposable
     }
 
     [Fact]
+    public void UnwritableWarningsFileIsCodedError()
+    {
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { "done" }, standardError: Array.Empty<string>());
+        var (task, engine) = CreateTask(tool);
+        var notAFolder = Path.Combine(_folder, "not-a-folder");
+        File.WriteAllText(notAFolder, "a file where the analysis folder should be\n");
+        task.WarningsFile = Path.Combine(notAFolder, "face.warnings");
+
+        Assert.False(task.Execute());
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0801", error.Code);
+        Assert.Equal(task.WarningsFile, error.File);
+        Assert.Contains($"Could not write the warnings file '{task.WarningsFile}'", error.Message);
+        Assert.Empty(Directory.GetFiles(_folder, "*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public void FailureRemovesWarningsFile()
     {
         var tool = FakeTool.Write(_folder, 1,

@@ -12,19 +12,10 @@ public sealed class FaultTests
 {
     private static readonly string[] Results = { ".quant.onnx", ".quant.json", ".report.html" };
 
-    private static string CliPath()
-    {
-        var root = Directory.GetParent(TestFolder.DataFolder())!.Parent!.FullName;
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var path = Path.Combine(root, "src", "Kneron.Quantization.Cli", "bin", configuration, "net10.0", "kneron-quant.dll");
-        Assert.True(File.Exists(path), $"{path} is missing; build the solution first.");
-        return path;
-    }
-
     private static Process Start(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(CliPath());
+        start.ArgumentList.Add(BuiltCli.Path());
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

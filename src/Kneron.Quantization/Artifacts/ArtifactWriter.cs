@@ -34,6 +34,25 @@ public sealed record ArtifactPaths(string Directory, string Name)
 /// </summary>
 public static class ArtifactWriter
 {
+    /// <summary>
+    /// Creates the output folder and a file in it, which is deleted at once, so
+    /// that a folder without write permission or on a read-only file system
+    /// fails before the analysis rather than after it.
+    /// </summary>
+    public static void CheckWritable(ArtifactPaths paths)
+    {
+        Guard(paths, () =>
+        {
+            System.IO.Directory.CreateDirectory(paths.Directory);
+            var probe = TemporaryName(paths.Deps);
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write))
+            {
+            }
+
+            File.Delete(probe);
+        });
+    }
+
     /// <summary>Writes the QDQ model, the table and the report, and removes a failure report left by an earlier run.</summary>
     public static void WriteResults(ArtifactPaths paths, AnalysisResult result, string toolVersion)
     {
@@ -95,6 +114,22 @@ public static class ArtifactWriter
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>
+    /// Removes the results and the dependency list after a run that ended with
+    /// an error, which may have written some files before it failed (a full
+    /// disk, for example), so the folder contains no result of this model.
+    /// </summary>
+    public static void RemoveAfterError(ArtifactPaths paths)
+    {
+        if (!System.IO.Directory.Exists(paths.Directory))
+        {
+            return;
+        }
+
+        RemoveResults(paths);
+        File.Delete(paths.Deps);
     }
 
     /// <summary>
@@ -168,7 +203,7 @@ public static class ArtifactWriter
 
     private static void WriteAtomically(string path, Action<Stream> write)
     {
-        var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        var temporary = TemporaryName(path);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
@@ -178,11 +213,20 @@ public static class ArtifactWriter
 
             File.Move(temporary, path, overwrite: true);
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The exception names the temporary file, so the message names the artifact instead.
+            throw new KnqException(FileSystemCodes.OutputNotWritable, new SourceLocation(Path.GetDirectoryName(path)!),
+                WriteErrorMessages.Message($"Could not write '{path}'", ex), ex);
+        }
         finally
         {
             File.Delete(temporary);
         }
     }
+
+    /// <summary>A name in the artifact's folder that no other run uses: the process id and a GUID.</summary>
+    private static string TemporaryName(string path) => $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
 
     private static void WriteText(Stream stream, string text)
     {
@@ -199,7 +243,7 @@ public static class ArtifactWriter
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new KnqException(FileSystemCodes.OutputNotWritable, new SourceLocation(paths.Directory),
-                $"Could not write the artifacts to '{paths.Directory}': {ex.Message} Check that the folder is writable and the disk has space.", ex);
+                WriteErrorMessages.Message($"Could not write the artifacts to '{paths.Directory}'", ex), ex);
         }
     }
 }

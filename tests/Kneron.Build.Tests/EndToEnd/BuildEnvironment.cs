@@ -32,6 +32,7 @@ public sealed class BuildEnvironment : IDisposable
         }
 
         BlazeFaceModel = Path.Combine(cache, "blazeface_front.onnx");
+        PpOcrDetModel = Path.Combine(cache, "ppocr_det.onnx");
     }
 
     public string RepositoryRoot { get; }
@@ -47,6 +48,9 @@ public sealed class BuildEnvironment : IDisposable
     public string NuGetPackagesFolder { get; }
 
     public string BlazeFaceModel { get; }
+
+    /// <summary>PP-OCRv4 det, whose analysis takes seconds: long enough to interrupt.</summary>
+    public string PpOcrDetModel { get; }
 
     /// <summary>
     /// Fails with the command to run when the packages or the model are

@@ -40,20 +40,31 @@ public sealed class TestProject
     /// Copies BlazeFace to <paramref name="modelPath"/> (relative to the project)
     /// with its config beside it and the given images in an images/ folder there.
     /// </summary>
-    public void AddModel(string modelPath, string config, params string[] images)
+    public void AddModel(string modelPath, string config, params string[] images) =>
+        AddModelFrom(_environment.BlazeFaceModel, modelPath, config, images);
+
+    /// <summary>
+    /// Copies <paramref name="sourceModel"/> to <paramref name="modelPath"/> (relative
+    /// to the project) with its config beside it and the given images in an images/ folder there.
+    /// </summary>
+    public void AddModelFrom(string sourceModel, string modelPath, string config, params string[] images)
     {
         var model = Path.Combine(Folder, modelPath);
         var modelFolder = Path.GetDirectoryName(model)!;
         Directory.CreateDirectory(Path.Combine(modelFolder, "images"));
-        File.Copy(_environment.BlazeFaceModel, model);
+        File.Copy(sourceModel, model);
         File.WriteAllText(ConfigPath(modelPath), config);
         foreach (var image in images)
         {
             File.Copy(Path.Combine(_environment.ImagesFolder, image), Path.Combine(modelFolder, "images", image));
         }
 
-        _items.Add(new XElement("KneronModel", new XAttribute("Include", EscapeForMSBuild(modelPath))));
+        ReferenceModel(modelPath);
     }
+
+    /// <summary>Declares a KneronModel item for a model already in place, such as one that another project's <see cref="AddModel"/> copied.</summary>
+    public void ReferenceModel(string modelPath) =>
+        _items.Add(new XElement("KneronModel", new XAttribute("Include", EscapeForMSBuild(modelPath))));
 
     /// <summary>Sets metadata on the KneronModel item that <see cref="AddModel"/> declared for <paramref name="modelPath"/>.</summary>
     public void SetMetadata(string modelPath, string name, string value)
@@ -117,9 +128,30 @@ public sealed class TestProject
     /// <summary>Runs `dotnet build` at normal verbosity with a binary log, and returns its exit code and output.</summary>
     public BuildResult Build()
     {
+        var output = new StringBuilder();
+        using var process = StartBuild(output);
+        if (!process.WaitForExit(BuildTimeout))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"dotnet build of {ProjectFile} did not finish within {BuildTimeout.TotalMinutes} minutes. Output so far:\n{output}");
+        }
+
+        process.WaitForExit();
+        return new BuildResult(process.ExitCode, output.ToString());
+    }
+
+    /// <summary>
+    /// Starts `dotnet build` at normal verbosity with a binary log, appending its
+    /// output lines to <paramref name="output"/>. With <paramref name="inOwnSession"/>
+    /// it starts through `setsid`, so the build and its child processes form a
+    /// process group of their own, as a command typed in a terminal does, and
+    /// the group's id is the returned process's id.
+    /// </summary>
+    public Process StartBuild(StringBuilder output, bool inOwnSession = false)
+    {
         _buildCount++;
         var binaryLog = Path.Combine(Folder, $"build{_buildCount}.binlog");
-        var start = new ProcessStartInfo(DotnetExecutable())
+        var start = new ProcessStartInfo(inOwnSession ? "setsid" : DotnetExecutable())
         {
             WorkingDirectory = Folder,
             RedirectStandardOutput = true,
@@ -127,7 +159,11 @@ public sealed class TestProject
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        foreach (var argument in new[] { "build", ProjectFile, "-nodeReuse:false", "-tl:off", "-v:n", $"-bl:{binaryLog}" })
+
+        // setsid runs the command in place (it forks only when the caller leads a
+        // process group, which a child of the test host does not).
+        var command = inOwnSession ? new[] { DotnetExecutable() } : Array.Empty<string>();
+        foreach (var argument in command.Concat(new[] { "build", ProjectFile, "-nodeReuse:false", "-tl:off", "-v:n", $"-bl:{binaryLog}" }))
         {
             start.ArgumentList.Add(argument);
         }
@@ -144,21 +180,12 @@ public sealed class TestProject
             start.Environment.Remove(name);
         }
 
-        using var process = Process.Start(start)!;
-        var output = new StringBuilder();
+        var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) => Append(output, e.Data);
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-
-        if (!process.WaitForExit(BuildTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet build of {ProjectFile} did not finish within {BuildTimeout.TotalMinutes} minutes. Output so far:\n{output}");
-        }
-
-        process.WaitForExit();
-        return new BuildResult(process.ExitCode, output.ToString());
+        return process;
     }
 
     // MSBuild reads '%' and ';' in an Include as escapes and separators.
