@@ -86,9 +86,9 @@ public sealed class QuantPlannerTests
     }
 
     /// <summary>
-    /// A Reshape whose target shape comes from Shape(x), as PaddlePaddle exports
-    /// write a flatten: Shape reads only dimensions, so the tensors above it
-    /// are data and keep their quantization.
+    /// A Reshape whose target shape comes from Shape(x), the way PaddlePaddle
+    /// exports write a flatten. Shape reads only dimensions, so the tensors
+    /// above it are data and keep their quantization.
     /// </summary>
     [Fact]
     public void TensorReadByShapeIsStillQuantized()

@@ -13,7 +13,7 @@ namespace Kneron.Quantization.Performance;
 /// </summary>
 public sealed record LayerWork(string Node, string OpType, string Category, long Macs, long DramBytes, int OperandBits, int WeightBits)
 {
-    /// <summary>Operators that only relabel dimensions: their output is their input's memory.</summary>
+    /// <summary>Operators that only relabel dimensions, so their output is their input's memory.</summary>
     private static readonly HashSet<string> MetadataOps = new() { "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout" };
 
     /// <summary>
@@ -24,8 +24,8 @@ public sealed record LayerWork(string Node, string OpType, string Category, long
     /// only the group's output. An output stays in the on-chip buffer, and
     /// moves no DRAM bytes, when the next NPU node is its only reader and
     /// the output and that node's output fit in the buffer together. A layer
-    /// whose input and weights both exceed half the buffer keeps the smaller
-    /// re-read resident and reads the other once per tile.
+    /// whose input and weights both exceed half the buffer is tiled, and
+    /// <see cref="TileRereadBytes"/> adds its extra reads.
     /// </summary>
     /// <param name="onChipBufferBytes">On-chip SRAM for activations and operand tiles, in bytes.</param>
     public static IReadOnlyList<LayerWork> Of(OnnxGraph graph, TensorShapes shapes, QuantPlan plan, long onChipBufferBytes)
@@ -72,7 +72,7 @@ public sealed record LayerWork(string Node, string OpType, string Category, long
                 .Select(input => Source(graph, input))
                 .ToList();
 
-            // The head of a fused group reports the group's output; the tensors inside the group never leave the NPU.
+            // The head of a fused group reports the group's output. The tensors inside the group never leave the NPU.
             var outputs = layer.OutputTensor is { } grouped && !node.Output.Contains(grouped)
                 ? new List<string> { grouped }
                 : node.Output.Where(o => o.Length > 0).ToList();
@@ -123,10 +123,10 @@ public sealed record LayerWork(string Node, string OpType, string Category, long
     }
 
     /// <summary>
-    /// Extra DRAM reads of a tiled layer: with half the buffer for each
-    /// operand, when neither the input nor the weights fit in their half, one
-    /// of them is read again for every tile of the other; the cheaper choice
-    /// is taken.
+    /// Computes the extra DRAM reads of a tiled layer. Each operand gets half
+    /// the buffer. When neither the input nor the weights fit in their half,
+    /// one of them is read again for every tile of the other, whichever moves
+    /// fewer bytes.
     /// </summary>
     private static long TileRereadBytes(long inputBytes, long weightBytes, long onChipBufferBytes)
     {
@@ -142,7 +142,7 @@ public sealed record LayerWork(string Node, string OpType, string Category, long
 
     internal static long Bytes(long elements, int bits) => (elements * bits + 7) / 8;
 
-    /// <summary>The tensor a reshape chain starts from: reshapes share their input's memory.</summary>
+    /// <summary>Returns the tensor a reshape chain starts from, because reshapes share their input's memory.</summary>
     private static string Source(OnnxGraph graph, string tensor)
     {
         for (int depth = 0; depth < 64 && graph.Producer(tensor) is { } producer && MetadataOps.Contains(producer.OpType); depth++)
