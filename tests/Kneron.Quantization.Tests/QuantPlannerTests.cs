@@ -85,6 +85,30 @@ public sealed class QuantPlannerTests
         Assert.Contains("y", tensors);
     }
 
+    /// <summary>
+    /// A Reshape whose target shape comes from Shape(x), the way PaddlePaddle
+    /// exports write a flatten. Shape reads only dimensions, so the tensors
+    /// above it are data and keep their quantization.
+    /// </summary>
+    [Fact]
+    public void TensorReadByShapeIsStillQuantized()
+    {
+        var builder = ConvInput(new OnnxBuilder())
+            .Node("Relu", new[] { "c" }, new[] { "r" }, "relu")
+            .Node("Shape", new[] { "r" }, new[] { "s" }, "shape")
+            .Node("Reshape", new[] { "r", "s" }, new[] { "y" }, "reshape")
+            .Node("Sigmoid", new[] { "y" }, new[] { "z" }, "sigmoid")
+            .Output("z");
+
+        var plan = Plan(builder, Int8, "s");
+        var tensors = plan.Activations.Select(a => a.Tensor).ToHashSet();
+
+        Assert.Contains("x", tensors);
+        Assert.Contains("r", tensors);
+        Assert.Contains("w", plan.Constants.Select(c => c.Initializer));
+        Assert.DoesNotContain("s", tensors);
+    }
+
     [Fact]
     public void HeatMapNmsIsEvaluatedOnHeatMap()
     {

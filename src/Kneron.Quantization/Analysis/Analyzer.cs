@@ -89,16 +89,13 @@ public sealed class Analyzer
             config.DatapathRangeMethod.Value == RangeMethod.Minmax ? 1.0
             : bits == BitWidth.Int16 ? config.Percentage16b.Value
             : config.Percentage.Value);
-        FpsEstimate? Estimate(IReadOnlyList<LayerResult> layers, BitWidth datapath) =>
-            FpsEstimator.Estimate(graph, shapes, layers, config.Platform.Value, (int)datapath);
+        FpsEstimate Estimate(QuantPlan estimatedPlan) => FpsEstimator.Estimate(graph, shapes, estimatedPlan, config.Platform.Value);
         _log($"Calibrated ranges in {phase.Elapsed.TotalSeconds:0.00} s.");
 
         phase.Restart();
         double FpsOf(BitwidthSettings candidate)
         {
-            var candidatePlan = planner.Plan(candidate);
-            var candidateLayers = candidatePlan.Layers.Select(layer => ToLayerResult(layer, candidatePlan, EmptyLayerSnr)).ToList();
-            return Estimate(candidateLayers, candidate.Datapath)?.Fps ?? double.NaN;
+            return Estimate(planner.Plan(candidate)).Fps;
         }
 
         var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, references, evaluated, Threshold, FpsOf, sweep);
@@ -111,12 +108,12 @@ public sealed class Analyzer
         var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
         var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, references, config);
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
-        var fps = Estimate(layers, settings.Datapath);
+        var fps = Estimate(plan);
         _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
 
         // The chosen mode's entry carries the final SNR, measured on the quantized model itself.
         double finalSnr = outputs.Count == 0 ? double.PositiveInfinity : outputs.Min(o => o.SnrDb);
-        var chosenTrial = new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), finalSnr, fps?.Fps ?? double.NaN, Chosen: true);
+        var chosenTrial = new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), finalSnr, fps.Fps, Chosen: true);
         // Trials of auto and sweep were measured on the simulation graph; the chosen one's entry takes
         // the final figure. With no passing mode, sweep keeps the last one tried.
         // NOTE: the simulation graph's SNR can differ from the QDQ model's by up to about 1 dB, because it
@@ -363,9 +360,6 @@ public sealed class Analyzer
 
         return new LayerResult(layer.Node, layer.OpType, layer.Category, (int?)activation?.Bits, (int?)weight?.Bits, activation?.Tensor, snr, local);
     }
-
-    private static readonly IReadOnlyDictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)> EmptyLayerSnr =
-        new Dictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)>();
 
     private static string Count(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
 

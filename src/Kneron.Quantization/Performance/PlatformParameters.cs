@@ -9,7 +9,9 @@ public sealed record PlatformParameter(double Value, string Basis, string Source
 /// <summary>
 /// The roofline parameters of one platform, from the embedded
 /// <c>Data/platforms.json</c>. Peak int8 throughput is
-/// <see cref="MacsPerCycle"/> × <see cref="ClockHz"/> MACs per second.
+/// <see cref="MacsPerCycle"/> × <see cref="ClockHz"/> MACs per second;
+/// <see cref="OnChipBufferBytes"/> is the SRAM that holds activations
+/// between layers and the tiles of a layer's operands.
 /// </summary>
 public sealed record PlatformParameters(
     Platform Platform,
@@ -19,7 +21,8 @@ public sealed record PlatformParameters(
     PlatformParameter Int16ThroughputFactor,
     PlatformParameter Int4ThroughputFactor,
     PlatformParameter ComputeEfficiency,
-    PlatformParameter MemoryEfficiency)
+    PlatformParameter MemoryEfficiency,
+    PlatformParameter OnChipBufferBytes)
 {
     private const string ResourceName = "Kneron.Quantization.Performance.Data.platforms.json";
 
@@ -46,6 +49,7 @@ public sealed record PlatformParameters(
         yield return ("int4_throughput_factor", Int4ThroughputFactor);
         yield return ("compute_efficiency", ComputeEfficiency);
         yield return ("memory_efficiency", MemoryEfficiency);
+        yield return ("on_chip_buffer_bytes", OnChipBufferBytes);
     }
 
     private static IReadOnlyDictionary<Platform, PlatformParameters> Load()
@@ -64,7 +68,7 @@ public sealed record PlatformParameters(
             }
 
             result[platform] = new PlatformParameters(platform, Read("macs_per_cycle"), Read("clock_hz"), Read("bandwidth_bytes_per_second"),
-                Read("int16_throughput_factor"), Read("int4_throughput_factor"), Read("compute_efficiency"), Read("memory_efficiency"));
+                Read("int16_throughput_factor"), Read("int4_throughput_factor"), Read("compute_efficiency"), Read("memory_efficiency"), Read("on_chip_buffer_bytes"));
         }
 
         foreach (var platform in Enum.GetValues<Platform>().Where(p => !result.ContainsKey(p)))

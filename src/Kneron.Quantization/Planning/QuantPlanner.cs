@@ -297,6 +297,14 @@ public sealed class QuantPlanner
         var pending = new Stack<string>();
         foreach (var node in _graph.Graph.Node)
         {
+            // Shape and Size read only the dimensions of their input, never its values, so that input
+            // stays a data tensor. Seeding from it would mark the whole data path above it as shape-like
+            // and leave the model unquantized.
+            if (node.OpType is "Shape" or "Size")
+            {
+                continue;
+            }
+
             foreach (var slot in OperatorCatalog.NonDataInputs(node.OpType, node.Input.Count))
             {
                 if (slot < node.Input.Count && node.Input[slot].Length > 0)

@@ -24,11 +24,57 @@ public sealed class QdqModel
 /// QuantizeLinear→DequantizeLinear pair after it, and each planned constant is
 /// stored as integers behind a DequantizeLinear. The <c>com.microsoft</c>
 /// QuantizeLinear/DequantizeLinear are used because they take int4, int8 and
-/// int16 with a per-channel axis at any opset, so the source opset is kept.
+/// int16 with a per-channel axis at any opset, so the source opset is kept,
+/// except that opset 9 becomes 10 for ONNX Runtime's QLinearConv fusion.
 /// Tensor names the rest of the graph uses do not change.
 /// </summary>
 public static class QdqModelBuilder
 {
+    /// <summary>Default-domain operators other than Slice whose inputs or attributes differ between opset 9 and opset 10.</summary>
+    private static readonly HashSet<string> OpsChangedInOpset10 = new() { "Upsample", "TopK", "Dropout" };
+
+    /// <summary>
+    /// Raises a default-domain opset of 9 to 10. ONNX Runtime's default
+    /// session options fuse DequantizeLinear→Conv→QuantizeLinear into
+    /// QLinearConv, which exists only from opset 10, so an opset-9 QDQ model
+    /// fails to load there. Slice moves its starts, ends and axes attributes
+    /// to inputs, as opset 10 defines it; a graph with another operator that
+    /// changed keeps opset 9.
+    /// </summary>
+    private static void RaiseOpset9ForQLinearFusion(OnnxGraph graph)
+    {
+        static bool IsDefaultDomain(NodeProto node) => node.Domain is "" or "ai.onnx";
+        var defaultOpset = graph.Model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx");
+        // NOTE: models below opset 9, and opset-9 models with Upsample, TopK or Dropout, keep their opset
+        // and can still fail to load in a default ONNX Runtime session once a Conv is quantized.
+        if (defaultOpset is not { Version: 9 } || graph.Graph.Node.Any(n => IsDefaultDomain(n) && OpsChangedInOpset10.Contains(n.OpType)))
+        {
+            return;
+        }
+
+        foreach (var slice in graph.Graph.Node.Where(n => IsDefaultDomain(n) && n.OpType == "Slice").ToList())
+        {
+            var name = OnnxGraph.DisplayName(slice);
+            foreach (var attributeName in new[] { "starts", "ends", "axes" })
+            {
+                var attribute = slice.Attribute.FirstOrDefault(a => a.Name == attributeName);
+                if (attribute is null)
+                {
+                    continue;
+                }
+
+                var tensor = new TensorProto { Name = $"{name}_{attributeName}_opset10", DataType = (int)TensorProto.Types.DataType.Int64 };
+                tensor.Dims.Add(attribute.Ints.Count);
+                tensor.Int64Data.AddRange(attribute.Ints);
+                graph.Graph.Initializer.Add(tensor);
+                slice.Attribute.Remove(attribute);
+                slice.Input.Add(tensor.Name);
+            }
+        }
+
+        defaultOpset.Version = 10;
+    }
+
     private const string MicrosoftDomain = "com.microsoft";
 
     /// <param name="source">The normalized float graph; it is not modified.</param>
@@ -107,6 +153,7 @@ public static class QdqModelBuilder
             graph.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
         }
 
+        RaiseOpset9ForQLinearFusion(graph);
         graph.Reindex();
         return new QdqModel { Graph = graph, Table = table, ActivationTensors = activationTensors };
     }
