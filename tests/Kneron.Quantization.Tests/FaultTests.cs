@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace Kneron.Quantization.Tests;
 
 /// <summary>
-/// Faults around a run: the process killed mid-run, two runs writing the same
-/// folder at once, and the inputs left untouched. Runs the built CLI as a
+/// Faults around a run: the process killed or interrupted mid-run, two runs
+/// writing the same folder at once, and the inputs left untouched. Runs the built CLI as a
 /// child process, as the build task does.
 /// </summary>
 public sealed class FaultTests
@@ -15,6 +16,25 @@ public sealed class FaultTests
     private static Process Start(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(BuiltCli.Path());
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    /// <summary>
+    /// Starts the CLI with SIGINT at its default handling, as a command typed in a
+    /// terminal has it: a test host started in the background by a script
+    /// inherits SIGINT ignored, and its children would too.
+    /// </summary>
+    private static Process StartInterruptible(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(BuiltCli.Path());
         foreach (var argument in arguments)
         {
@@ -116,5 +136,54 @@ public sealed class FaultTests
         Assert.Equal(configHash, Sha256(config));
         first.Dispose();
         second.Dispose();
+    }
+
+    private const int SigInt = 2;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    [SkippableFact]
+    public void InterruptedRunEndsAtOnceWithoutTemporaryFiles()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "The test sends SIGINT with kill(2) and looks for the reference file by process id.");
+        var (folder, model, _) = Project(images: 4);
+        using var _folder = folder;
+        var output = folder.Combine("out");
+
+        // A sweep tries five modes, so it is well inside its trials when the first one is logged.
+        using var process = StartInterruptible("sweep", model, "--output", output);
+        using var trialsStarted = new ManualResetEventSlim();
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data?.StartsWith("sweep:", StringComparison.Ordinal) == true)
+            {
+                trialsStarted.Set();
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        Assert.True(trialsStarted.Wait(TimeSpan.FromMinutes(2)), "The sweep logged no trial within 2 minutes.");
+
+        var timer = Stopwatch.StartNew();
+        Assert.Equal(0, kill(process.Id, SigInt));
+        bool ended = process.WaitForExit(TimeSpan.FromSeconds(20));
+        var elapsed = timer.Elapsed;
+        if (!ended)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        Assert.True(ended, "kneron-quant did not end within 20 s of SIGINT.");
+        Assert.True(elapsed <= TimeSpan.FromSeconds(2), $"kneron-quant ended {elapsed.TotalMilliseconds:0} ms after SIGINT, over 2 s.");
+
+        // 128 + 2: the runtime's default handling of SIGINT, not a normal exit.
+        Assert.Equal(130, process.ExitCode);
+        Assert.Empty(Directory.GetFiles(folder.Path, "*.tmp", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"kneron-references-{process.Id}-*"));
+        foreach (var suffix in Results)
+        {
+            Assert.False(File.Exists(Path.Combine(output, "det" + suffix)), $"det{suffix} was written by an interrupted run.");
+        }
     }
 }

@@ -195,7 +195,7 @@ public sealed class Analyzer
             double fps = fpsOf(settings);
             bool chosenNow = passed && best is null;
             tried.Add(new ModeTrial(ModeResolver.ModeName(candidate.Datapath), ModeResolver.ModeName(candidate.Weight), snr, fps, Chosen: chosenNow));
-            _log($"{(sweep ? "sweep" : "auto")}: {candidate.Name} reaches {snr:0.00} dB at an estimated {fps:0} FPS.");
+            _log($"{(sweep ? "sweep" : "auto")}: {candidate.Name} reaches {Artifacts.ReportWriter.Db(snr)} at an estimated {fps:0} FPS.");
             last = (candidate, settings, sensitivity);
             if (chosenNow)
             {

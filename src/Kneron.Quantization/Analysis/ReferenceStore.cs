@@ -22,6 +22,13 @@ internal sealed class ReferenceStore : IDisposable
         Names = names;
         var path = Path.Combine(Path.GetTempPath(), $"kneron-references-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
         _file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The open handle keeps the data, so the name can go now: a process ended by a signal,
+            // which skips DeleteOnClose, then leaves no file of the size of all references behind.
+            // Windows deletes a DeleteOnClose file itself when the process ends.
+            File.Delete(path);
+        }
     }
 
     public IReadOnlyList<string> Names { get; }

@@ -44,12 +44,13 @@ public static class ArtifactWriter
         Guard(paths, () =>
         {
             System.IO.Directory.CreateDirectory(paths.Directory);
-            var probe = TemporaryName(paths.Deps);
+            var probe = TemporaryFiles.Create(paths.Deps);
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write))
             {
             }
 
             File.Delete(probe);
+            TemporaryFiles.Release(probe);
         });
     }
 
@@ -203,7 +204,7 @@ public static class ArtifactWriter
 
     private static void WriteAtomically(string path, Action<Stream> write)
     {
-        var temporary = TemporaryName(path);
+        var temporary = TemporaryFiles.Create(path);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
@@ -222,11 +223,9 @@ public static class ArtifactWriter
         finally
         {
             File.Delete(temporary);
+            TemporaryFiles.Release(temporary);
         }
     }
-
-    /// <summary>A name in the artifact's folder that no other run uses: the process id and a GUID.</summary>
-    private static string TemporaryName(string path) => $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
 
     private static void WriteText(Stream stream, string text)
     {

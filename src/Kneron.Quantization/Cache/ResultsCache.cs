@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Kneron.Quantization.Artifacts;
 using Kneron.Quantization.Config;
 
 namespace Kneron.Quantization.Cache;
@@ -96,7 +97,7 @@ public sealed class ResultsCache
     public string? Store(string key, CachedResult result, IReadOnlyDictionary<string, string> artifacts)
     {
         var final = EntryFolder(key);
-        var temporary = final + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        var temporary = TemporaryFiles.Create(final);
         try
         {
             System.IO.Directory.CreateDirectory(temporary);
@@ -119,6 +120,10 @@ public sealed class ResultsCache
         {
             TryDelete(temporary);
             return ex.Message;
+        }
+        finally
+        {
+            TemporaryFiles.Release(temporary);
         }
     }
 

@@ -161,8 +161,11 @@ public sealed class TestProject
         };
 
         // setsid runs the command in place (it forks only when the caller leads a
-        // process group, which a child of the test host does not).
-        var command = inOwnSession ? new[] { DotnetExecutable() } : Array.Empty<string>();
+        // process group, which a child of the test host does not). env then resets
+        // SIGINT to its default: a test host started in the background by a
+        // script inherits SIGINT ignored, and so would the build, unlike a build
+        // typed in a terminal.
+        var command = inOwnSession ? new[] { "env", "--default-signal=INT", DotnetExecutable() } : Array.Empty<string>();
         foreach (var argument in command.Concat(new[] { "build", ProjectFile, "-nodeReuse:false", "-tl:off", "-v:n", $"-bl:{binaryLog}" }))
         {
             start.ArgumentList.Add(argument);
