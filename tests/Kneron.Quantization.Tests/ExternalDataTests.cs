@@ -177,6 +177,41 @@ public sealed class ExternalDataTests : IDisposable
         Assert.False(File.Exists(_folder.Combine("m/out/model.quant.onnx.data")));
     }
 
+    /// <summary>
+    /// The same model, data file, config and samples under another model name: the
+    /// written model must refer to its own data file, <c>other.quant.onnx.data</c>,
+    /// not to the name the first run wrote into the cached model.
+    /// </summary>
+    [Fact]
+    public void CacheHitUnderOtherNameReadsOwnDataFile()
+    {
+        SaveExternal(TwoConvModel(), "m");
+        var samples = WriteSamplesAndConfig("m");
+        var cache = _folder.Combine("cache");
+        var first = CliResult.Run("analyze", _folder.Combine("m/model.onnx"), "--output", _folder.Combine("m/out"), "--cache-dir", cache);
+        Assert.True(first.ExitCode == 0, first.Error);
+
+        Directory.CreateDirectory(_folder.Combine("n/x"));
+        File.Copy(_folder.Combine("m/model.onnx"), _folder.Combine("n/other.onnx"));
+        File.Copy(_folder.Combine("m/model.quant.yaml"), _folder.Combine("n/other.quant.yaml"));
+        File.Copy(_folder.Combine("m/weights.bin"), _folder.Combine("n/weights.bin"));
+        foreach (var sample in Directory.GetFiles(_folder.Combine("m/x")))
+        {
+            File.Copy(sample, _folder.Combine("n/x/" + Path.GetFileName(sample)));
+        }
+
+        var second = CliResult.Run("analyze", _folder.Combine("n/other.onnx"), "--output", _folder.Combine("n/out"), "--cache-dir", cache);
+
+        Assert.True(second.ExitCode == 0, second.Error);
+        var quantized = _folder.Combine("n/out/other.quant.onnx");
+        Assert.True(File.Exists(quantized + ".data"));
+        var written = ModelProto.Parser.ParseFrom(File.ReadAllBytes(quantized));
+        var externalTensors = written.Graph.Initializer.Where(t => t.DataLocation == TensorProto.Types.DataLocation.External).ToList();
+        Assert.NotEmpty(externalTensors);
+        Assert.All(externalTensors, t => Assert.Equal("other.quant.onnx.data", t.ExternalData.Single(e => e.Key == "location").Value));
+        Assert.Equal(RunFromFile(_folder.Combine("m/out/model.quant.onnx"), samples[0]), RunFromFile(quantized, samples[0]));
+    }
+
     [Fact]
     public void MissingDataFileIsCodedError()
     {
