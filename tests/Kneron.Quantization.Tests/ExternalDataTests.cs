@@ -177,6 +177,41 @@ public sealed class ExternalDataTests : IDisposable
         Assert.False(File.Exists(_folder.Combine("m/out/model.quant.onnx.data")));
     }
 
+    /// <summary>
+    /// The same model, data file, config and samples under another model name: the
+    /// written model must refer to its own data file, <c>other.quant.onnx.data</c>,
+    /// not to the name the first run wrote into the cached model.
+    /// </summary>
+    [Fact]
+    public void CacheHitUnderOtherNameReadsOwnDataFile()
+    {
+        SaveExternal(TwoConvModel(), "m");
+        var samples = WriteSamplesAndConfig("m");
+        var cache = _folder.Combine("cache");
+        var first = CliResult.Run("analyze", _folder.Combine("m/model.onnx"), "--output", _folder.Combine("m/out"), "--cache-dir", cache);
+        Assert.True(first.ExitCode == 0, first.Error);
+
+        Directory.CreateDirectory(_folder.Combine("n/x"));
+        File.Copy(_folder.Combine("m/model.onnx"), _folder.Combine("n/other.onnx"));
+        File.Copy(_folder.Combine("m/model.quant.yaml"), _folder.Combine("n/other.quant.yaml"));
+        File.Copy(_folder.Combine("m/weights.bin"), _folder.Combine("n/weights.bin"));
+        foreach (var sample in Directory.GetFiles(_folder.Combine("m/x")))
+        {
+            File.Copy(sample, _folder.Combine("n/x/" + Path.GetFileName(sample)));
+        }
+
+        var second = CliResult.Run("analyze", _folder.Combine("n/other.onnx"), "--output", _folder.Combine("n/out"), "--cache-dir", cache);
+
+        Assert.True(second.ExitCode == 0, second.Error);
+        var quantized = _folder.Combine("n/out/other.quant.onnx");
+        Assert.True(File.Exists(quantized + ".data"));
+        var written = ModelProto.Parser.ParseFrom(File.ReadAllBytes(quantized));
+        var externalTensors = written.Graph.Initializer.Where(t => t.DataLocation == TensorProto.Types.DataLocation.External).ToList();
+        Assert.NotEmpty(externalTensors);
+        Assert.All(externalTensors, t => Assert.Equal("other.quant.onnx.data", t.ExternalData.Single(e => e.Key == "location").Value));
+        Assert.Equal(RunFromFile(_folder.Combine("m/out/model.quant.onnx"), samples[0]), RunFromFile(quantized, samples[0]));
+    }
+
     [Fact]
     public void MissingDataFileIsCodedError()
     {
@@ -216,6 +251,64 @@ public sealed class ExternalDataTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains($"{modelPath}: error KNQ0212:", result.Error);
         Assert.Contains($"'{location}'", result.Error);
+    }
+
+    /// <summary>
+    /// A data file, or a folder on the way to it, that is a symbolic link out of the
+    /// model's folder: the location is a plain relative path, so only resolving the
+    /// links can reject it.
+    /// </summary>
+    [Theory]
+    [InlineData("weights.bin", "weights.bin")]
+    [InlineData("linked/weights.bin", "linked")]
+    public void SymbolicLinkOutOfModelFolderIsCodedError(string location, string link)
+    {
+        var modelPath = SaveExternal(TwoConvModel(), "m", location == "weights.bin" ? location : "real.bin");
+        WriteSamplesAndConfig("m");
+        Directory.CreateDirectory(_folder.Combine("elsewhere"));
+        File.Move(_folder.Combine(location == "weights.bin" ? "m/weights.bin" : "m/real.bin"), _folder.Combine("elsewhere/weights.bin"));
+        if (link == "linked")
+        {
+            Directory.CreateSymbolicLink(_folder.Combine("m/linked"), "../elsewhere");
+            var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(modelPath));
+            foreach (var tensor in model.Graph.Initializer)
+            {
+                tensor.ExternalData.Single(e => e.Key == "location").Value = location;
+            }
+
+            File.WriteAllBytes(modelPath, model.ToByteArray());
+        }
+        else
+        {
+            File.CreateSymbolicLink(_folder.Combine("m/weights.bin"), "../elsewhere/weights.bin");
+        }
+
+        var result = Analyze("m");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{modelPath}: error KNQ0212:", result.Error);
+        Assert.Contains($"'{location}'", result.Error);
+        Assert.Contains("symbolic link", result.Error);
+        Assert.False(File.Exists(_folder.Combine("m/out/model.quant.onnx")));
+    }
+
+    /// <summary>
+    /// The layout of the Hugging Face hub cache: the model and its data file are links
+    /// from a snapshot folder to files in one blob folder, so the data file is beside
+    /// the model's real file and is read.
+    /// </summary>
+    [Fact]
+    public void LinksIntoModelsRealFolderAreRead()
+    {
+        SaveExternal(TwoConvModel(), "blobs");
+        WriteSamplesAndConfig("snapshot");
+        File.CreateSymbolicLink(_folder.Combine("snapshot/model.onnx"), "../blobs/model.onnx");
+        File.CreateSymbolicLink(_folder.Combine("snapshot/weights.bin"), "../blobs/weights.bin");
+
+        var result = Analyze("snapshot");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.True(File.Exists(_folder.Combine("snapshot/out/model.quant.onnx.data")));
     }
 
     [Fact]

@@ -18,7 +18,8 @@ public sealed record CachedResult(int ExitCode, string Summary, IReadOnlyList<st
 /// A content-addressed store of analysis results, so that a clean build, or
 /// another project with identical inputs, reuses an analysis instead of
 /// repeating it. The key is the SHA-256 of everything the result depends on:
-/// the tool's assemblies, the model's bytes and those of its external data files, the config's bytes and the
+/// the tool's assemblies, the model's bytes and those of its external data files
+/// (and then the model's file name), the config's bytes and the
 /// overrides, every data file the config names, and the switches that change
 /// results (sweep, MIXBW_DEBUG). Entries are written to a temporary folder
 /// and renamed into place, so concurrent builds never see half an entry; the
@@ -47,6 +48,13 @@ public sealed class ResultsCache
         foreach (var file in modelDataFiles.Order(StringComparer.Ordinal))
         {
             text.Append("model-data ").Append(Path.GetRelativePath(modelFolder, file).Replace('\\', '/')).Append(' ').Append(FileHashes.Sha256(file)).Append('\n');
+        }
+
+        // The quantized model refers to its data file, <name>.quant.onnx.data, by the model's file name,
+        // so a cached model with external data is valid only under the same name.
+        if (modelDataFiles.Any())
+        {
+            text.Append("model-name ").Append(Path.GetFileNameWithoutExtension(modelPath)).Append('\n');
         }
 
         text.Append("config ").Append(config.Sha256).Append('\n');

@@ -31,7 +31,8 @@ public static class ExternalData
     /// its <c>raw_data</c> and marks it as stored inline. Returns the full paths
     /// of the data files read, in the order first referenced. The files are only read.
     /// Throws a coded <see cref="KnqException"/> at the model for a reference
-    /// that is unsafe (an absolute path, or one that leaves the model's folder),
+    /// that is unsafe (an absolute path, or one that leaves the model's folder by
+    /// name or through a symbolic link),
     /// a missing or unreadable file, or a byte range that does not fit the file or the tensor.
     /// </summary>
     public static IReadOnlyList<string> Inline(ModelProto model, string modelPath)
@@ -146,8 +147,64 @@ public static class ExternalData
                 + "Copy the data file next to the model, as it was when the model was saved.");
         }
 
+        RejectLinkOutOfFolder(tensor, location, file, folder, modelPath);
         return new Reference(location, file, offset, length);
     }
+
+    /// <summary>
+    /// Rejects a data file that is a symbolic link, or is reached through a linked folder,
+    /// whose target lies outside both the model's folder and the folder of the model's own
+    /// target. The second folder admits the layout of the Hugging Face hub cache, where the
+    /// model and its data are links from a snapshot folder to files in one blob folder.
+    /// </summary>
+    private static void RejectLinkOutOfFolder(TensorProto tensor, string location, string file, string folder, string modelPath)
+    {
+        string target;
+        bool inside;
+        try
+        {
+            target = RealPath(file);
+            inside = IsInside(target, RealPath(folder)) || IsInside(target, Path.GetDirectoryName(RealPath(modelPath))!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new KnqException(ModelCodes.ExternalDataFileMissing, new SourceLocation(modelPath),
+                $"The symbolic links to the external data file '{location}' of initializer '{tensor.Name}' could not be resolved: {ex.Message} "
+                + "Replace the links with the data file itself.", ex);
+        }
+
+        if (!inside)
+        {
+            throw Invalid(modelPath,
+                $"Initializer '{tensor.Name}' refers to external data at '{location}', which is a symbolic link, or passes through one, to '{target}', "
+                + $"outside the model's folder '{folder}'. The analysis reads external data only from that folder or below it; copy the data file there instead of linking it.");
+        }
+    }
+
+    /// <summary>Returns the path with every symbolic link in it resolved, as realpath(3) does. A part that does not exist is kept as written.</summary>
+    private static string RealPath(string fullPath, int depth = 0)
+    {
+        // Linux's limit on links followed in one path lookup (MAXSYMLINKS) is 40.
+        const int maxLinks = 40;
+        if (depth > maxLinks)
+        {
+            throw new IOException($"More than {maxLinks} symbolic links in '{fullPath}'.");
+        }
+
+        var root = Path.GetPathRoot(fullPath)!;
+        var current = root;
+        foreach (var part in fullPath[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = Path.Combine(current, part);
+            var linkTarget = new FileInfo(next).LinkTarget;
+            current = linkTarget is null ? next : RealPath(Path.GetFullPath(linkTarget, current), depth + 1);
+        }
+
+        return current;
+    }
+
+    private static bool IsInside(string path, string folder) =>
+        path.StartsWith(Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>Returns the full path of a location inside <paramref name="folder"/>, or null when it is absolute or leaves the folder.</summary>
     private static string? ResolveLocation(string location, string folder)
@@ -157,10 +214,9 @@ public static class ExternalData
             return null;
         }
 
-        // NOTE: symbolic links are not resolved, so a link inside the folder may point elsewhere.
+        // Symbolic links are checked by RejectLinkOutOfFolder once the file is known to exist.
         var full = Path.GetFullPath(Path.Combine(folder, location));
-        var root = Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar;
-        return full.StartsWith(root, StringComparison.Ordinal) ? full : null;
+        return IsInside(full, folder) ? full : null;
     }
 
     private static byte[] ReadRange(TensorProto tensor, Reference reference, string modelPath)

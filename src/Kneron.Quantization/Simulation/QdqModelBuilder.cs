@@ -38,41 +38,57 @@ public static class QdqModelBuilder
     /// session options fuse DequantizeLinear→Conv→QuantizeLinear into
     /// QLinearConv, which exists only from opset 10, so an opset-9 QDQ model
     /// fails to load there. Slice moves its starts, ends and axes attributes
-    /// to inputs, as opset 10 defines it; a graph with another operator that
-    /// changed keeps opset 9.
+    /// to inputs, as opset 10 defines it, in the main graph and in the
+    /// subgraphs of If, Loop and Scan, because the opset applies to them too.
+    /// A graph with another operator that changed keeps opset 9.
     /// </summary>
-    private static void RaiseOpset9ForQLinearFusion(OnnxGraph graph)
+    private static void RaiseOpset9ForQLinearFusion(OnnxGraph graph, NameScope names)
     {
-        static bool IsDefaultDomain(NodeProto node) => node.Domain is "" or "ai.onnx";
         var defaultOpset = graph.Model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx");
+        var graphs = WithSubgraphs(graph.Graph).ToList();
         // NOTE: models below opset 9, and opset-9 models with Upsample, TopK or Dropout, keep their opset
         // and can still fail to load in a default ONNX Runtime session once a Conv is quantized.
-        if (defaultOpset is not { Version: 9 } || graph.Graph.Node.Any(n => IsDefaultDomain(n) && OpsChangedInOpset10.Contains(n.OpType)))
+        if (defaultOpset is not { Version: 9 } || graphs.SelectMany(g => g.Node).Any(n => IsDefaultDomain(n) && OpsChangedInOpset10.Contains(n.OpType)))
         {
             return;
         }
 
-        foreach (var slice in graph.Graph.Node.Where(n => IsDefaultDomain(n) && n.OpType == "Slice").ToList())
+        foreach (var owner in graphs)
         {
-            var name = OnnxGraph.DisplayName(slice);
-            foreach (var attributeName in new[] { "starts", "ends", "axes" })
+            foreach (var slice in owner.Node.Where(n => IsDefaultDomain(n) && n.OpType == "Slice"))
             {
-                var attribute = slice.Attribute.FirstOrDefault(a => a.Name == attributeName);
-                if (attribute is null)
-                {
-                    continue;
-                }
-
-                var tensor = new TensorProto { Name = $"{name}_{attributeName}_opset10", DataType = (int)TensorProto.Types.DataType.Int64 };
-                tensor.Dims.Add(attribute.Ints.Count);
-                tensor.Int64Data.AddRange(attribute.Ints);
-                graph.Graph.Initializer.Add(tensor);
-                slice.Attribute.Remove(attribute);
-                slice.Input.Add(tensor.Name);
+                MoveSliceAttributesToInputs(owner, slice, names);
             }
         }
 
         defaultOpset.Version = 10;
+    }
+
+    private static bool IsDefaultDomain(NodeProto node) => node.Domain is "" or "ai.onnx";
+
+    /// <summary>Returns the graph and every subgraph nested in its nodes.</summary>
+    private static IEnumerable<GraphProto> WithSubgraphs(GraphProto graph) =>
+        graph.Node.SelectMany(Subgraphs.Of).SelectMany(WithSubgraphs).Prepend(graph);
+
+    /// <summary>Turns an opset-9 Slice's starts, ends and axes into int64 initializers of the graph that contains it, in opset 10's input order.</summary>
+    private static void MoveSliceAttributesToInputs(GraphProto owner, NodeProto slice, NameScope names)
+    {
+        var name = OnnxGraph.DisplayName(slice);
+        foreach (var attributeName in new[] { "starts", "ends", "axes" })
+        {
+            var attribute = slice.Attribute.FirstOrDefault(a => a.Name == attributeName);
+            if (attribute is null)
+            {
+                continue;
+            }
+
+            var tensor = new TensorProto { Name = names.Next($"{name}_{attributeName}_opset10"), DataType = (int)TensorProto.Types.DataType.Int64 };
+            tensor.Dims.Add(attribute.Ints.Count);
+            tensor.Int64Data.AddRange(attribute.Ints);
+            owner.Initializer.Add(tensor);
+            slice.Attribute.Remove(attribute);
+            slice.Input.Add(tensor.Name);
+        }
     }
 
     private const string MicrosoftDomain = "com.microsoft";
@@ -153,7 +169,7 @@ public static class QdqModelBuilder
             graph.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
         }
 
-        RaiseOpset9ForQLinearFusion(graph);
+        RaiseOpset9ForQLinearFusion(graph, names);
         graph.Reindex();
         return new QdqModel { Graph = graph, Table = table, ActivationTensors = activationTensors };
     }
