@@ -259,7 +259,7 @@ public sealed class AnalyzeCommand
         foreach (var output in result.Outputs.Where(o => o.SnrDb < result.SnrThresholdDb))
         {
             diagnostics.Report(new Diagnostic(SimulationCodes.SnrBelowThreshold, severity, config.SnrThresholdDb.Location,
-                $"SNR of output '{output.Name}' is {ReportWriter.Db(output.SnrDb)}, below snr_threshold {ReportWriter.Db(result.SnrThresholdDb)} "
+                $"SNR of output '{output.Name}'{MeasuredOn(output)} is {ReportWriter.Db(output.SnrDb)}, below snr_threshold {ReportWriter.Db(result.SnrThresholdDb)} "
                 + $"({ModeName(result)} on KL{(int)config.Platform.Value}). Noisiest layers: {worstLayers}. "
                 + $"Try a wider mode (int16, or percentage: 1.0 for detection models) or lower snr_threshold; details in {reportPath}."));
         }
@@ -292,13 +292,17 @@ public sealed class AnalyzeCommand
     /// <summary>The one line per model the build relays: mode, SNR per output, estimated FPS, artifact and time.</summary>
     public static string Summary(AnalysisResult result, string artifactPath)
     {
-        var snrs = string.Join(", ", result.Outputs.Select(o => $"{o.Name} {ReportWriter.Db(o.SnrDb)}"));
+        var snrs = string.Join(", ", result.Outputs.Select(o => $"{o.Name} {ReportWriter.Db(o.SnrDb)}{MeasuredOn(o)}"));
         var verdict = result.Passed ? "passed" : "below threshold";
         return $"{Path.GetFileName(result.ModelPath)}: KL{(int)result.Config.Platform.Value} {ModeName(result)}; SNR {snrs}; "
             + $"min {ReportWriter.Db(result.SnrDb)} vs threshold {ReportWriter.Db(result.SnrThresholdDb)} ({verdict}); "
             + (result.FpsEstimate is { } fps ? $"~{fps.Fps.ToString("0", CultureInfo.InvariantCulture)} FPS (estimate); " : "")
             + $"{artifactPath}; {result.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s";
     }
+
+    /// <summary>Names the tensor an output's SNR was measured on, when it is another tensor (a decision output's compared tensor).</summary>
+    private static string MeasuredOn(OutputSnr output) =>
+        output.EvaluatedTensor == output.Name ? "" : $" (measured on {output.EvaluatedTensor})";
 
     private void TryRemoveResults(ArtifactPaths paths)
     {
