@@ -258,8 +258,9 @@ public sealed class AnalyzeCommand
         var reportPath = asWarning ? paths.Report : paths.FailedReport;
         foreach (var output in result.Outputs.Where(o => o.SnrDb < result.SnrThresholdDb))
         {
+            var (snr, threshold) = ReportWriter.DbAgainst(output.SnrDb, result.SnrThresholdDb);
             diagnostics.Report(new Diagnostic(SimulationCodes.SnrBelowThreshold, severity, config.SnrThresholdDb.Location,
-                $"SNR of output '{output.Name}'{MeasuredOn(output)} is {ReportWriter.Db(output.SnrDb)}, below snr_threshold {ReportWriter.Db(result.SnrThresholdDb)} "
+                $"SNR of output '{output.Name}'{MeasuredOn(output)} is {snr}, below snr_threshold {threshold} "
                 + $"({ModeName(result)} on KL{(int)config.Platform.Value}). Noisiest layers: {worstLayers}. "
                 + $"Try a wider mode (int16, or percentage: 1.0 for detection models) or lower snr_threshold; details in {reportPath}."));
         }
@@ -292,10 +293,11 @@ public sealed class AnalyzeCommand
     /// <summary>The one line per model the build relays: mode, SNR per output, estimated FPS, artifact and time.</summary>
     public static string Summary(AnalysisResult result, string artifactPath)
     {
-        var snrs = string.Join(", ", result.Outputs.Select(o => $"{o.Name} {ReportWriter.Db(o.SnrDb)}{MeasuredOn(o)}"));
+        var snrs = string.Join(", ", result.Outputs.Select(o => $"{o.Name} {ReportWriter.DbAgainst(o.SnrDb, result.SnrThresholdDb).Value}{MeasuredOn(o)}"));
         var verdict = result.Passed ? "passed" : "below threshold";
+        var (minimum, threshold) = ReportWriter.DbAgainst(result.SnrDb, result.SnrThresholdDb);
         return $"{Path.GetFileName(result.ModelPath)}: KL{(int)result.Config.Platform.Value} {ModeName(result)}; SNR {snrs}; "
-            + $"min {ReportWriter.Db(result.SnrDb)} vs threshold {ReportWriter.Db(result.SnrThresholdDb)} ({verdict}); "
+            + $"min {minimum} vs threshold {threshold} ({verdict}); "
             + (result.FpsEstimate is { } fps ? $"~{fps.Fps.ToString("0", CultureInfo.InvariantCulture)} FPS (estimate); " : "")
             + $"{artifactPath}; {result.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s";
     }
