@@ -256,7 +256,17 @@ public sealed class AnalyzeCommand
         }
 
         var reportPath = asWarning ? paths.Report : paths.FailedReport;
-        foreach (var output in result.Outputs.Where(o => o.SnrDb < result.SnrThresholdDb))
+        if (result.ModeChoice == ModeChoice.SweepNonePassed)
+        {
+            // As with auto, one message lists every mode tried, since no mode was chosen for its outputs' SNR.
+            diagnostics.Report(new Diagnostic(ModeCodes.NoModeMeetsThreshold, severity, config.SnrThresholdDb.Location,
+                $"{ModeMessages.NoModeMeetsThreshold(config.Platform.Value, result.SnrThresholdDb, result.ModesTried)} "
+                + $"The artifacts are those of the widest mode ({ModeName(result)}). Noisiest layers: {worstLayers}. "
+                + $"Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models); details in {reportPath}."));
+        }
+
+        var lowOutputs = result.ModeChoice == ModeChoice.SweepNonePassed ? Enumerable.Empty<OutputSnr>() : result.Outputs.Where(o => o.SnrDb < result.SnrThresholdDb);
+        foreach (var output in lowOutputs)
         {
             var (snr, threshold) = ReportWriter.DbAgainst(output.SnrDb, result.SnrThresholdDb);
             diagnostics.Report(new Diagnostic(SimulationCodes.SnrBelowThreshold, severity, config.SnrThresholdDb.Location,
@@ -288,7 +298,13 @@ public sealed class AnalyzeCommand
 
     private static string ModeName(AnalysisResult result) =>
         $"datapath {Planning.ModeResolver.ModeName(result.Mode.Datapath)}, weight {Planning.ModeResolver.ModeName(result.Mode.Weight)}"
-        + (result.Config.DatapathBitwidthMode.Value == Config.BitwidthMode.Auto ? " (chosen by auto)" : "");
+        + result.ModeChoice switch
+        {
+            ModeChoice.Auto => " (chosen by auto)",
+            ModeChoice.SweepCheapestPassing => " (cheapest passing mode of the sweep)",
+            ModeChoice.SweepNonePassed => " (the widest mode of the sweep; no mode passed)",
+            _ => "",
+        };
 
     /// <summary>The one line per model the build relays: mode, SNR per output, estimated FPS, artifact and time.</summary>
     public static string Summary(AnalysisResult result, string artifactPath)

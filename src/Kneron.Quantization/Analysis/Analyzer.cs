@@ -137,6 +137,9 @@ public sealed class Analyzer
             ModelSha256 = modelSha256,
             Config = config,
             Mode = chosen,
+            ModeChoice = !sweep ? (request.Datapath == BitwidthMode.Auto ? ModeChoice.Auto : ModeChoice.Configured)
+                : modesTried.Any(t => t.Chosen) ? ModeChoice.SweepCheapestPassing
+                : ModeChoice.SweepNonePassed,
             Bits = settings,
             Outputs = outputs,
             Table = quantized.Table,
@@ -213,9 +216,8 @@ public sealed class Analyzer
             return (kept.Request, kept.Settings, tried, kept.Sensitivity);
         }
 
-        var list = string.Join("; ", tried.Select(t => $"{t.DatapathBitwidthMode}/{t.WeightBitwidthMode} {Artifacts.ReportWriter.Db(t.SnrDb)}"));
         throw new KnqException(ModeCodes.NoModeMeetsThreshold, config.SnrThresholdDb.Location,
-            $"No mode that {config.Platform.Value} runs reaches snr_threshold {Artifacts.ReportWriter.Db(snrThreshold)}: {list}. Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models).");
+            $"{ModeMessages.NoModeMeetsThreshold(config.Platform.Value, snrThreshold, tried)} Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models).");
     }
 
     private (BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity) Settings(
