@@ -104,6 +104,10 @@ public sealed class Analyzer
 
         phase.Restart();
         var plan = planner.Plan(settings);
+        var modeChoice = !sweep ? (request.Datapath == BitwidthMode.Auto ? ModeChoice.Auto : ModeChoice.Configured)
+            : modesTried.Any(t => t.Chosen) ? ModeChoice.SweepCheapestPassing
+            : ModeChoice.SweepNonePassed;
+        CpuWidthCheck.Report(config, chosen, modeChoice, plan, _diagnostics);
         var thresholds = plan.Activations.ToDictionary(a => a.Tensor, a => Threshold(a.Tensor, a.Bits));
         var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
         var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, references, config);
@@ -137,9 +141,7 @@ public sealed class Analyzer
             ModelSha256 = modelSha256,
             Config = config,
             Mode = chosen,
-            ModeChoice = !sweep ? (request.Datapath == BitwidthMode.Auto ? ModeChoice.Auto : ModeChoice.Configured)
-                : modesTried.Any(t => t.Chosen) ? ModeChoice.SweepCheapestPassing
-                : ModeChoice.SweepNonePassed,
+            ModeChoice = modeChoice,
             Bits = settings,
             Outputs = outputs,
             Table = quantized.Table,
