@@ -256,10 +256,21 @@ public sealed class AnalyzeCommand
         }
 
         var reportPath = asWarning ? paths.Report : paths.FailedReport;
-        foreach (var output in result.Outputs.Where(o => o.SnrDb < result.SnrThresholdDb))
+        if (result.ModeChoice == ModeChoice.SweepNonePassed)
         {
+            // As with auto, one message lists every mode tried, since no mode was chosen for its outputs' SNR.
+            diagnostics.Report(new Diagnostic(ModeCodes.NoModeMeetsThreshold, severity, config.SnrThresholdDb.Location,
+                $"{ModeMessages.NoModeMeetsThreshold(config.Platform.Value, result.SnrThresholdDb, result.ModesTried)} "
+                + $"The artifacts are those of the widest mode ({ModeName(result)}). Noisiest layers: {worstLayers}. "
+                + $"Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models); details in {reportPath}."));
+        }
+
+        var lowOutputs = result.ModeChoice == ModeChoice.SweepNonePassed ? Enumerable.Empty<OutputSnr>() : result.Outputs.Where(o => o.SnrDb < result.SnrThresholdDb);
+        foreach (var output in lowOutputs)
+        {
+            var (snr, threshold) = ReportWriter.DbAgainst(output.SnrDb, result.SnrThresholdDb);
             diagnostics.Report(new Diagnostic(SimulationCodes.SnrBelowThreshold, severity, config.SnrThresholdDb.Location,
-                $"SNR of output '{output.Name}' is {ReportWriter.Db(output.SnrDb)}, below snr_threshold {ReportWriter.Db(result.SnrThresholdDb)} "
+                $"SNR of output '{output.Name}'{MeasuredOn(output)} is {snr}, below snr_threshold {threshold} "
                 + $"({ModeName(result)} on KL{(int)config.Platform.Value}). Noisiest layers: {worstLayers}. "
                 + $"Try a wider mode (int16, or percentage: 1.0 for detection models) or lower snr_threshold; details in {reportPath}."));
         }
@@ -287,18 +298,29 @@ public sealed class AnalyzeCommand
 
     private static string ModeName(AnalysisResult result) =>
         $"datapath {Planning.ModeResolver.ModeName(result.Mode.Datapath)}, weight {Planning.ModeResolver.ModeName(result.Mode.Weight)}"
-        + (result.Config.DatapathBitwidthMode.Value == Config.BitwidthMode.Auto ? " (chosen by auto)" : "");
+        + result.ModeChoice switch
+        {
+            ModeChoice.Auto => " (chosen by auto)",
+            ModeChoice.SweepCheapestPassing => " (cheapest passing mode of the sweep)",
+            ModeChoice.SweepNonePassed => " (the widest mode of the sweep; no mode passed)",
+            _ => "",
+        };
 
     /// <summary>The one line per model the build relays: mode, SNR per output, estimated FPS, artifact and time.</summary>
     public static string Summary(AnalysisResult result, string artifactPath)
     {
-        var snrs = string.Join(", ", result.Outputs.Select(o => $"{o.Name} {ReportWriter.Db(o.SnrDb)}"));
+        var snrs = string.Join(", ", result.Outputs.Select(o => $"{o.Name} {ReportWriter.DbAgainst(o.SnrDb, result.SnrThresholdDb).Value}{MeasuredOn(o)}"));
         var verdict = result.Passed ? "passed" : "below threshold";
+        var (minimum, threshold) = ReportWriter.DbAgainst(result.SnrDb, result.SnrThresholdDb);
         return $"{Path.GetFileName(result.ModelPath)}: KL{(int)result.Config.Platform.Value} {ModeName(result)}; SNR {snrs}; "
-            + $"min {ReportWriter.Db(result.SnrDb)} vs threshold {ReportWriter.Db(result.SnrThresholdDb)} ({verdict}); "
+            + $"min {minimum} vs threshold {threshold} ({verdict}); "
             + (result.FpsEstimate is { } fps ? $"~{fps.Fps.ToString("0", CultureInfo.InvariantCulture)} FPS (estimate); " : "")
             + $"{artifactPath}; {result.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s";
     }
+
+    /// <summary>Names the tensor an output's SNR was measured on, when it is another tensor (a decision output's compared tensor).</summary>
+    private static string MeasuredOn(OutputSnr output) =>
+        output.EvaluatedTensor == output.Name ? "" : $" (measured on {output.EvaluatedTensor})";
 
     private void TryRemoveResults(ArtifactPaths paths)
     {

@@ -248,6 +248,48 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void SnrThreshold_Negative()
+    {
+        var error = LoadFails(Minimal + "snr_threshold: -5\n");
+
+        AssertAt(error, ConfigCodes.OutOfRange, 4, 16);
+        Assert.Equal("snr_threshold must be at least 0, got -5.", error.Message);
+    }
+
+    [Fact]
+    public void SnrThreshold_NegativeOverride()
+    {
+        var error = LoadFails(Minimal, ["snr_threshold=-50"]);
+
+        Assert.Equal(ConfigCodes.OutOfRange, error.Code);
+        Assert.Equal(new SourceLocation("kneron-quant"), error.Diagnostic.Location);
+        Assert.Equal("--set 'snr_threshold=-50': snr_threshold must be at least 0, got -50.", error.Message);
+    }
+
+    [Fact]
+    public void SnrThreshold_ZeroAllowed()
+    {
+        Assert.Equal(0, Load(Minimal + "snr_threshold: 0\n").SnrThresholdDb.Value);
+    }
+
+    [Fact]
+    public void MaxSamples_TooLargeIsRange()
+    {
+        var error = LoadFails("platform: 720\ncalibration:\n  images: imgs/*.png\n  max_samples: 99999999999999999999\n");
+
+        AssertAt(error, ConfigCodes.OutOfRange, 4, 16);
+        Assert.Equal("calibration.max_samples must be an integer between 1 and 2147483647, got 99999999999999999999.", error.Message);
+    }
+
+    [Fact]
+    public void MaxSamples_FractionIsType()
+    {
+        var error = LoadFails("platform: 720\ncalibration:\n  images: imgs/*.png\n  max_samples: 2.5\n");
+
+        AssertAt(error, ConfigCodes.WrongType, 4, 16);
+    }
+
+    [Fact]
     public void MixLightMaxChannels_NotInteger()
     {
         var error = LoadFails(Minimal + "mix_light_max_channels: 2.5\n");

@@ -127,6 +127,38 @@ public sealed class ControlFlowTests : IDisposable
     }
 
     /// <summary>
+    /// x [1, 8] → MatMul w1 → c1; cond = ReduceSum(c1) > 0; If(cond) then Relu(c1) else Sigmoid(c1)
+    /// → y1; y = MatMul(y1, w2). Only the If's condition comes from a comparison, so y is a float
+    /// signal and not a decision.
+    /// </summary>
+    private ModelProto IfOnComparisonModel()
+    {
+        var thenBranch = new GraphProto { Name = "then_branch" };
+        thenBranch.Node.Add(Node("Relu", "then_relu", new[] { "c1" }, new[] { "then_out" }));
+        thenBranch.Output.Add(FloatValue("then_out"));
+
+        var elseBranch = new GraphProto { Name = "else_branch" };
+        elseBranch.Node.Add(Node("Sigmoid", "else_sigmoid", new[] { "c1" }, new[] { "else_out" }));
+        elseBranch.Output.Add(FloatValue("else_out"));
+
+        var builder = new OnnxBuilder()
+            .Input("x", 1, 8)
+            .Initializer("w1", new long[] { 8, 8 }, Normal(64))
+            .Initializer("w2", new long[] { 8, 8 }, Normal(64))
+            .Initializer("zero", Array.Empty<long>(), new float[] { 0 })
+            .Node("MatMul", new[] { "x", "w1" }, new[] { "c1" }, "conv1")
+            .Node("ReduceSum", new[] { "c1" }, new[] { "s" }, "total", OnnxBuilder.Int("keepdims", 0))
+            .Node("Greater", new[] { "s", "zero" }, new[] { "cond" }, "positive")
+            .Node("If", new[] { "cond" }, new[] { "y1" }, "branch")
+            .Node("MatMul", new[] { "y1", "w2" }, new[] { "y" }, "conv2")
+            .Output("y");
+        var ifNode = builder.Graph.Node.Single(n => n.OpType == "If");
+        ifNode.Attribute.Add(GraphAttribute("then_branch", thenBranch));
+        ifNode.Attribute.Add(GraphAttribute("else_branch", elseBranch));
+        return builder.Build();
+    }
+
+    /// <summary>
     /// Runs a model file in an ONNX Runtime session and returns output y. With
     /// <paramref name="simulateQuantization"/>, QuantizeLinear/DequantizeLinear pairs are not fused
     /// into integer kernels, as in the analysis; otherwise the session is a default one.
@@ -220,6 +252,51 @@ public sealed class ControlFlowTests : IDisposable
         Assert.Contains("r", tensors);
         Assert.Contains("loop_out", tensors);
         Assert.DoesNotContain("carried_out", tensors);
+    }
+
+    [Fact]
+    public void IfConditionDoesNotMakeDecisionOutput()
+    {
+        File.WriteAllBytes(ModelPath, IfOnComparisonModel().ToByteArray());
+        var samples = WriteSamplesAndConfig();
+        // Without evaluation.outputs, so the planner chooses the evaluated tensor.
+        _folder.WriteText("model.quant.yaml", "platform: 720\nsnr_threshold: 10\ncalibration:\n  tensors: x/*.npy\n");
+
+        var result = Analyze();
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.DoesNotContain("KNQ0404", result.Error);
+        Assert.DoesNotContain("measured on", result.Output);
+        using (var table = JsonDocument.Parse(File.ReadAllText(Path.Combine(Output, "model.quant.json"))))
+        {
+            var output = table.RootElement.GetProperty("outputs")[0];
+            Assert.Equal("y", output.GetProperty("name").GetString());
+            Assert.Equal("y", output.GetProperty("evaluated_tensor").GetString());
+        }
+
+        AssertSnrMatchesIndependentRun(samples);
+    }
+
+    [Fact]
+    public void DecisionOutputLineNamesMeasuredTensor()
+    {
+        // y = Greater(MatMul(x, w), 0) is a decision, so its SNR is measured on the MatMul's output m.
+        new OnnxBuilder()
+            .Input("x", 1, 8)
+            .Initializer("w", new long[] { 8, 8 }, Normal(64))
+            .Initializer("zero", Array.Empty<long>(), new float[] { 0 })
+            .Node("MatMul", new[] { "x", "w" }, new[] { "m" }, "matmul")
+            .Node("Greater", new[] { "m", "zero" }, new[] { "y" }, "positive")
+            .Output("y", (int)TensorProto.Types.DataType.Bool)
+            .Save(ModelPath);
+        WriteSamplesAndConfig();
+        _folder.WriteText("model.quant.yaml", "platform: 720\nsnr_threshold: 10\ncalibration:\n  tensors: x/*.npy\n");
+
+        var result = Analyze();
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("warning KNQ0404: Output 'y'", result.Error);
+        Assert.Matches(@"SNR y [0-9.]+ dB \(measured on m\);", result.Output);
     }
 
     [Fact]

@@ -30,6 +30,9 @@ public sealed class AnalysisResult
     /// <summary>The mode that produced the result; for <c>auto</c>, the mode it chose.</summary>
     public required ModeRequest Mode { get; init; }
 
+    /// <summary>Whether <see cref="Mode"/> is the configured one, or was chosen by auto or a sweep.</summary>
+    public ModeChoice ModeChoice { get; init; } = ModeChoice.Configured;
+
     public required BitwidthSettings Bits { get; init; }
 
     public required IReadOnlyList<OutputSnr> Outputs { get; init; }

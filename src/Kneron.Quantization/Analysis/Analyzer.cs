@@ -104,6 +104,10 @@ public sealed class Analyzer
 
         phase.Restart();
         var plan = planner.Plan(settings);
+        var modeChoice = !sweep ? (request.Datapath == BitwidthMode.Auto ? ModeChoice.Auto : ModeChoice.Configured)
+            : modesTried.Any(t => t.Chosen) ? ModeChoice.SweepCheapestPassing
+            : ModeChoice.SweepNonePassed;
+        CpuWidthCheck.Report(config, chosen, modeChoice, plan, _diagnostics);
         var thresholds = plan.Activations.ToDictionary(a => a.Tensor, a => Threshold(a.Tensor, a.Bits));
         var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
         var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, references, config);
@@ -137,6 +141,7 @@ public sealed class Analyzer
             ModelSha256 = modelSha256,
             Config = config,
             Mode = chosen,
+            ModeChoice = modeChoice,
             Bits = settings,
             Outputs = outputs,
             Table = quantized.Table,
@@ -213,9 +218,8 @@ public sealed class Analyzer
             return (kept.Request, kept.Settings, tried, kept.Sensitivity);
         }
 
-        var list = string.Join("; ", tried.Select(t => $"{t.DatapathBitwidthMode}/{t.WeightBitwidthMode} {Artifacts.ReportWriter.Db(t.SnrDb)}"));
         throw new KnqException(ModeCodes.NoModeMeetsThreshold, config.SnrThresholdDb.Location,
-            $"No mode that {config.Platform.Value} runs reaches snr_threshold {Artifacts.ReportWriter.Db(snrThreshold)}: {list}. Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models).");
+            $"{ModeMessages.NoModeMeetsThreshold(config.Platform.Value, snrThreshold, tried)} Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models).");
     }
 
     private (BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity) Settings(

@@ -108,8 +108,32 @@ public static class ReportWriter
         }
     }
 
-    public static string Db(double value) =>
-        double.IsPositiveInfinity(value) ? "+∞ dB" : (Math.Round(value, 2) + 0.0).ToString("0.00", CultureInfo.InvariantCulture) + " dB";
+    public static string Db(double value) => Db(value, 2);
+
+    /// <summary>
+    /// Formats an SNR and the threshold it is compared with, with 2 decimals, or with as many more
+    /// (up to 6) as it takes to show them apart when they differ: 19.996 against 20 is
+    /// "19.996 dB" and "20.000 dB", not "20.00 dB" for both.
+    /// </summary>
+    public static (string Value, string Threshold) DbAgainst(double valueDb, double thresholdDb)
+    {
+        const int MaxDecimals = 6;
+        int decimals = 2;
+        if (double.IsFinite(valueDb) && double.IsFinite(thresholdDb) && valueDb != thresholdDb)
+        {
+            while (decimals < MaxDecimals && Db(valueDb, decimals) == Db(thresholdDb, decimals))
+            {
+                decimals++;
+            }
+        }
+
+        return (Db(valueDb, decimals), Db(thresholdDb, decimals));
+    }
+
+    private static string Db(double value, int decimals) =>
+        double.IsPositiveInfinity(value) ? "+∞ dB"
+        // Adding 0.0 turns a rounded -0 into 0, so "-0.00" is never printed.
+        : (Math.Round(value, decimals) + 0.0).ToString("0." + new string('0', decimals), CultureInfo.InvariantCulture) + " dB";
 
     internal static void Row(StringBuilder html, string name, string value) =>
         html.AppendLine($"<tr><th>{Encode(name)}</th><td>{Encode(value)}</td></tr>");

@@ -125,7 +125,8 @@ internal static class ConfigReader
             MixLightFlopsRatio = ConfigValues.ReadNumber(top, "mix_light_flops_ratio", 0.1, NumberRange.UnitInterval),
             MixBalanceFlopsRatio = ConfigValues.ReadNumber(top, "mix_balance_flops_ratio", 0.5, NumberRange.UnitInterval),
             Debug = ConfigValues.ReadBool(top, "debug", false),
-            SnrThresholdDb = ConfigValues.ReadNumber(top, "snr_threshold", 20, NumberRange.Any),
+            // A negative threshold would let quantization noise louder than the signal pass.
+            SnrThresholdDb = ConfigValues.ReadNumber(top, "snr_threshold", 20, NumberRange.NonNegative),
             OnLowSnr = ConfigValues.ReadEnum(top, "on_low_snr", LowSnrAction.Error, LowSnrActions),
             Calibration = calibration,
             Evaluation = evaluation,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using Kneron.Quantization.Diagnostics;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -14,6 +15,8 @@ internal sealed record NumberRange(double Min, bool MinExclusive, double Max, bo
     public static readonly NumberRange UnitInterval = new(0, true, 1, false);
 
     public static readonly NumberRange Positive = new(0, true, double.PositiveInfinity, false);
+
+    public static readonly NumberRange NonNegative = new(0, false, double.PositiveInfinity, false);
 
     public bool Contains(double x) =>
         (MinExclusive ? x > Min : x >= Min) && (MaxExclusive ? x < Max : x <= Max);
@@ -303,7 +306,8 @@ internal static class ConfigValues
     public static int ParseInt(ConfigSection section, string key, YamlNode node, int min)
     {
         var text = PlainScalar(section, key, node, "an integer");
-        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        // BigInteger takes any number of digits, so a whole number too large for int is a range error, not a type error.
+        if (!BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
             throw section.Document.Error(ConfigCodes.WrongType, node,
                 $"{section.KeyPath(key)} must be an integer, got '{text}'.");
@@ -312,7 +316,7 @@ internal static class ConfigValues
         if (value < min || value > int.MaxValue)
         {
             throw section.Document.Error(ConfigCodes.OutOfRange, node,
-                $"{section.KeyPath(key)} must be an integer of at least {min}, got {text}.");
+                $"{section.KeyPath(key)} must be an integer between {min} and {int.MaxValue}, got {text}.");
         }
 
         return (int)value;

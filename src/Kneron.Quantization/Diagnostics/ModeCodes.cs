@@ -21,6 +21,9 @@ public static class ModeCodes
     /// <summary>A <c>quan_config</c> entry names no node of the model or sets an invalid value.</summary>
     public const string InvalidQuanConfig = "KNQ0506";
 
-    /// <summary>With <c>datapath_bitwidth_mode: auto</c>, no mode the platform allows meets <c>snr_threshold</c>.</summary>
+    /// <summary>With <c>datapath_bitwidth_mode: auto</c> or a sweep, no mode the platform allows meets <c>snr_threshold</c>.</summary>
     public const string NoModeMeetsThreshold = "KNQ0507";
+
+    /// <summary>Warning: a 16-bit datapath mode leaves the CPU nodes at the default <c>cpu_node_bitwidth_mode: int8</c>.</summary>
+    public const string CpuNodesAtEightBits = "KNQ0599";
 }

@@ -463,12 +463,34 @@ public sealed class QuantPlanner
                     ?? candidates.FirstOrDefault();
             }
 
-            foreach (var input in producer.Input.Where(i => i.Length > 0 && _dynamic.Contains(i)))
+            foreach (var input in DataInputs(producer).Where(_dynamic.Contains))
             {
                 queue.Enqueue(input);
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The tensors whose values flow into the node's outputs. The condition of If and the trip count
+    /// and condition of Loop only choose which values flow, so a comparison behind them does not make
+    /// the output a decision. The outer tensors a subgraph reads are data.
+    /// </summary>
+    private static IEnumerable<string> DataInputs(NodeProto node)
+    {
+        int controlInputs = node.OpType switch
+        {
+            "If" => 1,
+            "Loop" => 2,
+            _ => 0,
+        };
+        var inputs = node.Input.Skip(controlInputs);
+        if (Subgraphs.HasSubgraphs(node))
+        {
+            inputs = inputs.Concat(Subgraphs.OuterScopeInputs(node));
+        }
+
+        return inputs.Where(i => i.Length > 0);
     }
 }
