@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Kneron.Quantization.Tests;
 
 /// <summary>
-/// KNQ0599: a 16-bit datapath mode with CPU nodes left at the default 8 bits. PP-OCR cls has
+/// KNQ0508: a 16-bit datapath mode with CPU nodes left at the default 8 bits. PP-OCR cls has
 /// HardSigmoid, Div and Softmax nodes that run on KL720's CPU.
 /// </summary>
 public sealed class CpuWidthCheckTests
@@ -40,10 +40,10 @@ public sealed class CpuWidthCheckTests
         var result = Analyze(folder, $"datapath_bitwidth_mode={datapath}", $"weight_bitwidth_mode={weight}");
 
         Assert.True(result.ExitCode == 0, result.Error);
-        var line = Assert.Single(result.ErrorLines, l => l.Contains("KNQ0599", StringComparison.Ordinal));
+        var line = Assert.Single(result.ErrorLines, l => l.Contains("KNQ0508", StringComparison.Ordinal));
         var (cpuNodes, _) = ReadTable(folder);
         Assert.True(cpuNodes > 0);
-        Assert.StartsWith("kneron-quant: warning KNQ0599:", line);
+        Assert.StartsWith("kneron-quant: warning KNQ0508:", line);
         Assert.Contains($"datapath_bitwidth_mode is '{datapath}', but the model's {cpuNodes} CPU nodes (", line);
         Assert.Contains("HardSigmoid", line);
         Assert.Contains("Set cpu_node_bitwidth_mode: int16", line);
@@ -59,7 +59,7 @@ public sealed class CpuWidthCheckTests
         var sixteenBit = Analyze(sixteenBitFolder, "datapath_bitwidth_mode=int16", "weight_bitwidth_mode=int16", "cpu_node_bitwidth_mode=int16");
 
         Assert.True(sixteenBit.ExitCode == 0, sixteenBit.Error);
-        Assert.DoesNotContain("KNQ0599", sixteenBit.Error);
+        Assert.DoesNotContain("KNQ0508", sixteenBit.Error);
         // The 8-bit CPU nodes were the noise the warning names: 25.45 dB against 44.47 dB when measured.
         var (_, eightBitSnr) = ReadTable(eightBitFolder);
         var (_, sixteenBitSnr) = ReadTable(sixteenBitFolder);
@@ -78,6 +78,6 @@ public sealed class CpuWidthCheckTests
         var result = Analyze(folder, settings);
 
         Assert.True(result.ExitCode is 0 or 2, result.Error);
-        Assert.DoesNotContain("KNQ0599", result.Error);
+        Assert.DoesNotContain("KNQ0508", result.Error);
     }
 }

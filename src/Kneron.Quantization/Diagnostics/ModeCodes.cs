@@ -25,5 +25,5 @@ public static class ModeCodes
     public const string NoModeMeetsThreshold = "KNQ0507";
 
     /// <summary>Warning: a 16-bit datapath mode leaves the CPU nodes at the default <c>cpu_node_bitwidth_mode: int8</c>.</summary>
-    public const string CpuNodesAtEightBits = "KNQ0599";
+    public const string CpuNodesAtEightBits = "KNQ0508";
 }
