@@ -15,7 +15,7 @@ internal static class TaskErrors
     public const string DuplicateArtifactPath = "KNQ0706";
     public const string InvalidCopyToOutputDirectory = "KNQ0707";
 
-    // The file-system code the tool also uses for a file it cannot write.
+    // The file-system code the tool also uses for a file it cannot write or remove.
     public const string OutputNotWritable = "KNQ0801";
 
     public static string ToolCrashedMessage(int exitCode, string lastLines) =>
@@ -43,6 +43,10 @@ internal static class TaskErrors
     public static string ConfigNotFoundMessage(string item, string config, string defaultConfigName) =>
         $"KneronModel '{item}': the config '{config}' was not found. Create {defaultConfigName} beside the model, " +
         "or set the item's Config metadata to the path of an existing config.";
+
+    public static string ResultsNotRemovableMessage(string item, IReadOnlyList<string> files, string reason) =>
+        $"KneronModel '{item}': could not remove the results of its earlier analysis ({string.Join(", ", files.Select(f => $"'{f}'"))}): " +
+        $"{reason} The model was not analysed again. Make the folder and the files writable, or delete them, then build again.";
 
     public static string DuplicateArtifactPathMessage(string firstItem, string secondItem, string artifactPath) =>
         firstItem == secondItem
