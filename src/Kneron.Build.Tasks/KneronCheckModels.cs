@@ -3,11 +3,11 @@ using Microsoft.Build.Framework;
 namespace Kneron.Build.Tasks;
 
 /// <summary>
-/// Checks the KneronModel items before any analysis runs: each config exists,
-/// each <c>CopyToOutputDirectory</c> is a value the targets act on, and no two
-/// items write artifacts to the same path. Errors point at the project file
-/// that declares the item, without a line, because MSBuild gives a task no
-/// line of an item.
+/// Checks the KneronModel items before any analysis runs: each model and its
+/// config exist, each <c>CopyToOutputDirectory</c> is a value the targets act
+/// on, and no two items write artifacts to the same path. Errors point at
+/// the project file that declares the item, without a line, because MSBuild
+/// gives a task no line of an item.
 /// </summary>
 public sealed class KneronCheckModels : Microsoft.Build.Utilities.Task
 {
@@ -31,7 +31,13 @@ public sealed class KneronCheckModels : Microsoft.Build.Utilities.Task
         var byArtifactPath = new Dictionary<string, ITaskItem>(StringComparer.OrdinalIgnoreCase);
         foreach (var model in Models)
         {
-            CheckConfig(model);
+            // A missing model is reported alone: its config is looked for
+            // beside it, so a missing config would only repeat the mistake.
+            if (CheckModel(model))
+            {
+                CheckConfig(model);
+            }
+
             CheckCopyToOutputDirectory(model);
 
             var key = Path.GetFullPath(Path.Combine(model.GetMetadata("CopyDir"), model.GetMetadata("OutputName")));
@@ -68,14 +74,30 @@ public sealed class KneronCheckModels : Microsoft.Build.Utilities.Task
         return spec.Length > 0 ? spec : model.ItemSpec;
     }
 
+    private bool CheckModel(ITaskItem model)
+    {
+        if (File.Exists(model.ItemSpec))
+        {
+            return true;
+        }
+
+        LogItemError(model, TaskErrors.ModelNotFound, TaskErrors.ModelNotFoundMessage(ItemSpec(model), model.ItemSpec));
+        return false;
+    }
+
     private void CheckConfig(ITaskItem model)
     {
         var config = model.GetMetadata("Config");
-        if (!File.Exists(config))
+        if (File.Exists(config))
         {
-            var defaultName = Path.GetFileNameWithoutExtension(model.ItemSpec) + ".quant.yaml";
-            LogItemError(model, TaskErrors.ConfigNotFound, TaskErrors.ConfigNotFoundMessage(ItemSpec(model), config, defaultName));
+            return;
         }
+
+        var declaredConfig = model.GetMetadata("DeclaredConfig");
+        var message = declaredConfig.Trim().Length > 0
+            ? TaskErrors.DeclaredConfigNotFoundMessage(ItemSpec(model), declaredConfig, config)
+            : TaskErrors.ConfigNotFoundMessage(ItemSpec(model), config, Path.GetFileNameWithoutExtension(model.ItemSpec) + ".quant.yaml");
+        LogItemError(model, TaskErrors.ConfigNotFound, message);
     }
 
     private void CheckCopyToOutputDirectory(ITaskItem model)

@@ -93,6 +93,39 @@ public sealed class KneronCheckModelsTests : IDisposable
         Assert.DoesNotContain("--config", error.Message);
     }
 
+    [Fact]
+    public void MissingModelReportedInsteadOfConfig()
+    {
+        var model = Model("models/nothere.onnx", "models/");
+        File.Delete(model.ItemSpec);
+        File.Delete(model.GetMetadata("Config"));
+
+        var engine = Run(model);
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0201", error.Code);
+        Assert.Equal(Path.Combine(_folder, "App.csproj"), error.File);
+        Assert.Contains("KneronModel 'models/nothere.onnx'", error.Message);
+        Assert.Contains($"the model file '{model.ItemSpec}' was not found", error.Message);
+        Assert.Contains("Correct the item's Include path", error.Message);
+    }
+
+    [Fact]
+    public void MissingDeclaredConfigNamesMetadata()
+    {
+        var model = Model("models/a.onnx", "models/");
+        model.SetMetadata("DeclaredConfig", "models/nope.yaml");
+        model.SetMetadata("Config", Path.Combine(_folder, "models", "nope.yaml"));
+
+        var engine = Run(model);
+
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("KNQ0705", error.Code);
+        Assert.Contains("Config=\"models/nope.yaml\"", error.Message);
+        Assert.Contains("Create nope.yaml there, or correct the item's Config metadata", error.Message);
+        Assert.DoesNotContain("a.quant.yaml", error.Message);
+    }
+
     [Theory]
     [InlineData("PreserveNewest")]
     [InlineData("always")]
@@ -133,13 +166,14 @@ public sealed class KneronCheckModelsTests : IDisposable
         return engine;
     }
 
-    // A model item as _KneronPrepareModels makes it, with an existing config.
+    // A model item as _KneronPrepareModels makes it, with an existing model and config.
     private TaskItem Model(string itemSpec, string relativeOutputDir)
     {
         var fullPath = Path.GetFullPath(Path.Combine(_folder, itemSpec));
         var config = Path.ChangeExtension(fullPath, ".quant.yaml");
         Directory.CreateDirectory(Path.GetDirectoryName(config)!);
         File.WriteAllText(config, "platform: 720\n");
+        File.WriteAllBytes(fullPath, new byte[] { 8, 7 });
 
         var item = new TaskItem(fullPath);
         item.SetMetadata("ModelItemSpec", itemSpec);

@@ -279,6 +279,35 @@ public sealed class DotnetBuildTests
     }
 
     [Fact]
+    public void MissingModelFailsBeforeConfig()
+    {
+        var project = new TestProject(_environment, "missing-model");
+        project.ReferenceModel("models/nothere.onnx");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"App\.csproj : error KNQ0201: KneronModel 'models/nothere\.onnx': the model file '.*nothere\.onnx' was not found\.", result.Output);
+        Assert.DoesNotContain("KNQ0705", result.Output);
+    }
+
+    [Fact]
+    public void MissingDeclaredConfigNamesIt()
+    {
+        var project = new TestProject(_environment, "missing-declared-config");
+        project.AddModel("models/a.onnx", FaceConfig, FaceImages);
+        project.SetMetadata("models/a.onnx", "Config", "models/nope.yaml");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"error KNQ0705: KneronModel 'models/a\.onnx': the config '.*nope\.yaml' \(Config=""models/nope\.yaml""\) was not found\. Create nope\.yaml there", result.Output);
+        Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
     public void UnknownCopyValueFailsWithCode()
     {
         var project = new TestProject(_environment, "copy-sometimes");
