@@ -308,6 +308,21 @@ public sealed class DotnetBuildTests
     }
 
     [Fact]
+    public void ModeRuleErrorFromMetadataAtProject()
+    {
+        var project = new TestProject(_environment, "mode-rule-metadata");
+        project.AddModel("models/a.onnx", FaceConfig.Replace("platform: 720", "platform: 720\ndatapath_bitwidth_mode: int8"), FaceImages);
+        project.SetMetadata("models/a.onnx", "WeightBitwidthMode", "mixbw");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"App\.csproj : error KNQ0503: KneronModel 'models/a\.onnx' metadata WeightBitwidthMode=mixbw: weight_bitwidth_mode 'mixbw' needs datapath_bitwidth_mode", result.Output);
+        Assert.DoesNotContain("a.quant.yaml(", result.Output);
+    }
+
+    [Fact]
     public void UnknownCopyValueFailsWithCode()
     {
         var project = new TestProject(_environment, "copy-sometimes");
