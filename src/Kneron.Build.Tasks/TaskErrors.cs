@@ -14,6 +14,7 @@ internal static class TaskErrors
     public const string ConfigNotFound = "KNQ0705";
     public const string DuplicateArtifactPath = "KNQ0706";
     public const string InvalidCopyToOutputDirectory = "KNQ0707";
+    public const string MisspelledMetadata = "KNQ0708";
 
     // The code the tool also uses for a model file that does not exist.
     public const string ModelNotFound = "KNQ0201";
@@ -55,6 +56,10 @@ internal static class TaskErrors
     public static string DeclaredConfigNotFoundMessage(string item, string declaredConfig, string config) =>
         $"KneronModel '{item}': the config '{config}' (Config=\"{declaredConfig}\") was not found. " +
         $"Create {Path.GetFileName(config)} there, or correct the item's Config metadata.";
+
+    public static string MisspelledMetadataMessage(string item, string name, string suggestion) =>
+        $"KneronModel '{item}' has metadata '{name}', which Kneron.Build does not read; did you mean '{suggestion}'? " +
+        $"Rename it to {suggestion}, or remove it.";
 
     public static string ResultsNotRemovableMessage(string item, IReadOnlyList<string> files, string reason) =>
         $"KneronModel '{item}': could not remove the results of its earlier analysis ({string.Join(", ", files.Select(f => $"'{f}'"))}): " +

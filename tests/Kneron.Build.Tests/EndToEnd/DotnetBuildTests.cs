@@ -308,6 +308,22 @@ public sealed class DotnetBuildTests
     }
 
     [Fact]
+    public void MisspelledMetadataWarns()
+    {
+        // The item declared twice stops the build with KNQ0706 before any analysis, after the warning.
+        var project = new TestProject(_environment, "misspelled-metadata");
+        project.AddModel("models/face.onnx", FaceConfig, FaceImages);
+        project.ReferenceModel("models/face.onnx");
+        project.SetMetadata("models/face.onnx", "Platfrom", "730");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.Matches(@"App\.csproj : warning KNQ0708: KneronModel 'models/face\.onnx' has metadata 'Platfrom'.*did you mean 'Platform'\?", result.Output);
+        Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
     public void ModeRuleErrorFromMetadataAtProject()
     {
         var project = new TestProject(_environment, "mode-rule-metadata");
