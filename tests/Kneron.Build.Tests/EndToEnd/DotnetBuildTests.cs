@@ -49,7 +49,8 @@ public sealed class DotnetBuildTests
             Assert.True(File.Exists(Path.Combine(project.OutputFolder, "models", "v2 50%;b", artifact)), $"{artifact} is not in the output folder.\n{result}");
         }
 
-        Assert.Contains(SummaryLines(result), line => line.Contains("face.quant.onnx"));
+        var copy = Path.Combine(project.OutputFolder, "models", "v2 50%;b", "face.quant.onnx");
+        Assert.Contains(SummaryLines(result), line => line.Contains("models/v2 50%;b/face.onnx: ") && line.Contains(copy));
     }
 
     [Fact]
