@@ -38,6 +38,21 @@ public sealed class KneronAnalyze : ToolTask
     /// </summary>
     public string? ModelItemSpec { get; set; }
 
+    /// <summary>
+    /// The item's <c>OutputName</c>, which names the artifacts in the output
+    /// folder; the build's summary message shows it when it differs from the
+    /// model's file name.
+    /// </summary>
+    public string? OutputName { get; set; }
+
+    /// <summary>
+    /// Where the build leaves the quantized model: its copy in the output
+    /// folder, or the file in <see cref="OutputDirectory"/> when it is not
+    /// copied. The build's summary message shows this path in place of the
+    /// tool's own.
+    /// </summary>
+    public string? FinalQuantizedModel { get; set; }
+
     /// <summary>Path of the model's YAML quantization config.</summary>
     [Required]
     public string Config { get; set; } = "";
@@ -92,7 +107,7 @@ public sealed class KneronAnalyze : ToolTask
     /// </summary>
     public string? DotnetHostPath { get; set; }
 
-    /// <summary>The last line kneron-quant printed on standard output (its summary line).</summary>
+    /// <summary>The last line kneron-quant printed on standard output (its summary line), as the tool printed it.</summary>
     [Output]
     public string SummaryLine => _summaryLine ?? "";
 
@@ -149,7 +164,7 @@ public sealed class KneronAnalyze : ToolTask
 
         if (_summaryLine != null && (ExitCode == 0 || ExitCode == 1))
         {
-            Log.LogMessage(MessageImportance.Normal, _summaryLine);
+            Log.LogMessage(MessageImportance.Normal, DescribeItem(_summaryLine));
         }
 
         var succeeded = toolSucceeded && !Log.HasLoggedErrors;
@@ -161,6 +176,36 @@ public sealed class KneronAnalyze : ToolTask
         }
 
         return succeeded;
+    }
+
+    /// <summary>
+    /// Rewrites the tool's summary line for the build log. The tool starts it
+    /// with the model's file name and names the quantized model in the
+    /// analysis folder, so two items of one model would print the same start.
+    /// The build's line names the item, its OutputName when that differs from
+    /// the file name, and the quantized model where the build leaves it.
+    /// </summary>
+    private string DescribeItem(string summary)
+    {
+        var fileName = Path.GetFileName(Model);
+        var item = ModelItemSpec ?? Model;
+        if (!string.IsNullOrEmpty(OutputName) && OutputName != Path.GetFileNameWithoutExtension(Model))
+        {
+            item += $" ({OutputName})";
+        }
+
+        if (summary.StartsWith(fileName + ": ", StringComparison.Ordinal))
+        {
+            summary = item + summary.Substring(fileName.Length);
+        }
+
+        var toolPath = Path.Combine(TrimTrailingSeparator(OutputDirectory), Path.GetFileNameWithoutExtension(Model) + ".quant.onnx");
+        if (!string.IsNullOrEmpty(FinalQuantizedModel))
+        {
+            summary = summary.Replace(toolPath, FinalQuantizedModel);
+        }
+
+        return summary;
     }
 
     /// <summary>

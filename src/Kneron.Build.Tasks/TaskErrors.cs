@@ -1,9 +1,9 @@
 namespace Kneron.Build.Tasks;
 
 /// <summary>
-/// Every error the task itself reports (codes KNQ0700–KNQ0799, and KNQ0801 for
-/// a file it cannot write), in one place
-/// so that codes stay unique and messages stay consistent.
+/// Every error and warning the tasks themselves report (codes KNQ0700–KNQ0799,
+/// KNQ0201 for a missing model and KNQ0801 for a file they cannot write or
+/// remove), in one place so that codes stay unique and messages stay consistent.
 /// </summary>
 internal static class TaskErrors
 {
@@ -14,8 +14,12 @@ internal static class TaskErrors
     public const string ConfigNotFound = "KNQ0705";
     public const string DuplicateArtifactPath = "KNQ0706";
     public const string InvalidCopyToOutputDirectory = "KNQ0707";
+    public const string MisspelledMetadata = "KNQ0708";
 
-    // The file-system code the tool also uses for a file it cannot write.
+    // The code the tool also uses for a model file that does not exist.
+    public const string ModelNotFound = "KNQ0201";
+
+    // The file-system code the tool also uses for a file it cannot write or remove.
     public const string OutputNotWritable = "KNQ0801";
 
     public static string ToolCrashedMessage(int exitCode, string lastLines) =>
@@ -40,9 +44,26 @@ internal static class TaskErrors
         $"kneron-quant was not found at '{path}'. Restore the Kneron.Build package again, " +
         "or correct the KneronToolPath property or the KNERON_TOOL_PATH environment variable.";
 
+    public static string ModelNotFoundMessage(string item, string model) =>
+        $"KneronModel '{item}': the model file '{model}' was not found. Correct the item's Include path, " +
+        "or copy the model there.";
+
     public static string ConfigNotFoundMessage(string item, string config, string defaultConfigName) =>
         $"KneronModel '{item}': the config '{config}' was not found. Create {defaultConfigName} beside the model, " +
         "or set the item's Config metadata to the path of an existing config.";
+
+    // For a config named by the item's Config metadata, which the user wrote and may have mistyped.
+    public static string DeclaredConfigNotFoundMessage(string item, string declaredConfig, string config) =>
+        $"KneronModel '{item}': the config '{config}' (Config=\"{declaredConfig}\") was not found. " +
+        $"Create {Path.GetFileName(config)} there, or correct the item's Config metadata.";
+
+    public static string MisspelledMetadataMessage(string item, string name, string suggestion) =>
+        $"KneronModel '{item}' has metadata '{name}', which Kneron.Build does not read; did you mean '{suggestion}'? " +
+        $"Rename it to {suggestion}, or remove it.";
+
+    public static string ResultsNotRemovableMessage(string item, IReadOnlyList<string> files, string reason) =>
+        $"KneronModel '{item}': could not remove the results of its earlier analysis ({string.Join(", ", files.Select(f => $"'{f}'"))}): " +
+        $"{reason} The model was not analysed again. Make the folder and the files writable, or delete them, then build again.";
 
     public static string DuplicateArtifactPathMessage(string firstItem, string secondItem, string artifactPath) =>
         firstItem == secondItem

@@ -8,7 +8,11 @@ namespace Kneron.Build.Tests;
 /// </summary>
 internal static class FakeTool
 {
-    public static string Write(string folder, int exitCode, IEnumerable<string> standardOutput, IEnumerable<string> standardError, int waitSeconds = 0)
+    /// <summary>
+    /// Writes the script. Unless <paramref name="echoArguments"/> is false, its
+    /// last output line echoes its arguments, so the task's summary line shows them.
+    /// </summary>
+    public static string Write(string folder, int exitCode, IEnumerable<string> standardOutput, IEnumerable<string> standardError, int waitSeconds = 0, bool echoArguments = true)
     {
         Directory.CreateDirectory(folder);
         if (OperatingSystem.IsWindows())
@@ -17,7 +21,11 @@ internal static class FakeTool
             var lines = new List<string> { "@echo off" };
             lines.AddRange(standardOutput.Select(line => "echo " + line));
             lines.AddRange(standardError.Select(line => "echo " + line + " 1>&2"));
-            lines.Add("echo %*");
+            if (echoArguments)
+            {
+                lines.Add("echo %*");
+            }
+
             if (waitSeconds > 0)
             {
                 lines.Add($"timeout /t {waitSeconds} /nobreak >nul");
@@ -32,7 +40,11 @@ internal static class FakeTool
         var body = new List<string> { "#!/bin/sh" };
         body.AddRange(standardOutput.Select(line => $"printf '%s\\n' {ShellQuote(line)}"));
         body.AddRange(standardError.Select(line => $"printf '%s\\n' {ShellQuote(line)} >&2"));
-        body.Add("echo \"$@\"");
+        if (echoArguments)
+        {
+            body.Add("echo \"$@\"");
+        }
+
         if (waitSeconds > 0)
         {
             body.Add($"sleep {waitSeconds}");

@@ -253,6 +253,38 @@ public sealed class KneronAnalyzeTests : IDisposable
     }
 
     [Fact]
+    public void SummaryNamesItemAndOutputName()
+    {
+        var summary = "face.onnx: KL730 int8/int8; SNR out 30.0 dB; /p/obj/kneron/models/face-730/face.quant.onnx; 1.0 s";
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { summary }, standardError: Array.Empty<string>(), echoArguments: false);
+        var (task, engine) = CreateTask(tool);
+        task.OutputDirectory = "/p/obj/kneron/models/face-730/";
+        task.OutputName = "face-730";
+        task.FinalQuantizedModel = "/p/bin/models/face-730.quant.onnx";
+
+        Assert.True(task.Execute());
+
+        Assert.Equal(summary, task.SummaryLine);
+        Assert.Contains(engine.Messages, m => m.Importance == MessageImportance.Normal &&
+            m.Message == "models/face.onnx (face-730): KL730 int8/int8; SNR out 30.0 dB; /p/bin/models/face-730.quant.onnx; 1.0 s");
+    }
+
+    [Fact]
+    public void SummaryOmitsOutputNameEqualToFileName()
+    {
+        var summary = "face.onnx: KL720 int8/int8; SNR out 30.0 dB; /p/obj/kneron/models/face/face.quant.onnx; 1.0 s";
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { summary }, standardError: Array.Empty<string>(), echoArguments: false);
+        var (task, engine) = CreateTask(tool);
+        task.OutputName = "face";
+        task.FinalQuantizedModel = "/p/bin/models/face.quant.onnx";
+
+        Assert.True(task.Execute());
+
+        Assert.Contains(engine.Messages, m => m.Importance == MessageImportance.Normal &&
+            m.Message == "models/face.onnx: KL720 int8/int8; SNR out 30.0 dB; /p/bin/models/face.quant.onnx; 1.0 s");
+    }
+
+    [Fact]
     public void MissingToolIsCodedError()
     {
         var (task, engine) = CreateTask(Path.Combine(_folder, "missing", "kneron-quant.dll"));

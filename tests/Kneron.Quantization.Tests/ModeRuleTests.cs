@@ -82,6 +82,39 @@ public sealed class ModeRuleTests
     }
 
     [Theory]
+    [InlineData("datapath_bitwidth_mode: int8\n", "weight_bitwidth_mode=mixbw")]
+    [InlineData("weight_bitwidth_mode: int8\n", "datapath_bitwidth_mode=mixbw")]
+    [InlineData("datapath_bitwidth_mode: int16\n", "platform=520")]
+    [InlineData("model_in_bitwidth_mode: int16\n", "platform=520")]
+    [InlineData("quan_config:\n  conv_1: { datapath_bitwidth_mode: int16 }\n", "platform=720")]
+    public void OverrideRuleErrorAtSource(string keys, string setting)
+    {
+        using var folder = new TestFolder();
+        var path = folder.WriteText("m.quant.yaml", "platform: 730\n" + keys + Calibration);
+        var project = folder.Combine("App.csproj");
+        var config = ConfigLoader.Load(path, new[] { setting }, new SourceLocation(project));
+
+        var error = Assert.Throws<KnqException>(() => ModeResolver.Resolve(config, new DiagnosticBag()));
+
+        Assert.Equal(project, error.Diagnostic.Location.Path);
+        Assert.Equal(0, error.Diagnostic.Location.Line);
+    }
+
+    [Fact]
+    public void YamlRuleErrorStaysAtKey()
+    {
+        using var folder = new TestFolder();
+        var path = folder.WriteText("m.quant.yaml", "platform: 720\ndatapath_bitwidth_mode: int8\nweight_bitwidth_mode: mixbw\n" + Calibration);
+        var config = ConfigLoader.Load(path, new[] { "snr_threshold=5" }, new SourceLocation(folder.Combine("App.csproj")));
+
+        var error = Assert.Throws<KnqException>(() => ModeResolver.Resolve(config, new DiagnosticBag()));
+
+        Assert.Equal(path, error.Diagnostic.Location.Path);
+        Assert.Equal(2, error.Diagnostic.Location.Line);
+        Assert.Equal(25, error.Diagnostic.Location.Column);
+    }
+
+    [Theory]
     [InlineData("mixbw", "int16")]
     [InlineData("int16", "mixbw")]
     [InlineData("mixbw", "mixbw")]

@@ -39,12 +39,12 @@ public static class ModeResolver
 
         if (config.QuanConfig.Value is { Count: > 0 } && platform != Platform.KL730)
         {
-            throw new KnqException(ModeCodes.QuanConfigNotSupported, config.QuanConfig.Location,
+            throw new KnqException(ModeCodes.QuanConfigNotSupported, RuleLocation(config.QuanConfig.Location, config.Platform.Location),
                 $"quan_config (per-node bit widths) is supported on KL730 only, not on {platform}. Remove it, or set platform: 730.");
         }
 
-        CheckMode(platform, datapath, "datapath_bitwidth_mode");
-        CheckMode(platform, weight, "weight_bitwidth_mode");
+        CheckMode(config.Platform, datapath, "datapath_bitwidth_mode");
+        CheckMode(config.Platform, weight, "weight_bitwidth_mode");
         CheckMixBwPair(datapath, weight);
 
         var modelIn = config.ModelInBitwidthMode.Value;
@@ -57,9 +57,9 @@ public static class ModeResolver
             cpuNode = ForceInt16(config.CpuNodeBitwidthMode, "cpu_node_bitwidth_mode", diagnostics);
         }
 
-        CheckWidth(platform, config.ModelInBitwidthMode.Location, "model_in_bitwidth_mode", modelIn);
-        CheckWidth(platform, config.ModelOutBitwidthMode.Location, "model_out_bitwidth_mode", modelOut);
-        CheckWidth(platform, config.CpuNodeBitwidthMode.Location, "cpu_node_bitwidth_mode", cpuNode);
+        CheckWidth(config.Platform, config.ModelInBitwidthMode.Location, "model_in_bitwidth_mode", modelIn);
+        CheckWidth(config.Platform, config.ModelOutBitwidthMode.Location, "model_out_bitwidth_mode", modelOut);
+        CheckWidth(config.Platform, config.CpuNodeBitwidthMode.Location, "cpu_node_bitwidth_mode", cpuNode);
 
         // KL520 has no 16-bit path at all, so its constants follow the datapath rather than the int16 default.
         var constIn = config.ConstInBitwidthMode.Value;
@@ -67,7 +67,7 @@ public static class ModeResolver
         {
             if (config.ConstInBitwidthMode.IsSet)
             {
-                CheckWidth(platform, config.ConstInBitwidthMode.Location, "const_in_bitwidth_mode", constIn);
+                CheckWidth(config.Platform, config.ConstInBitwidthMode.Location, "const_in_bitwidth_mode", constIn);
             }
 
             constIn = BitWidth.Int8;
@@ -97,8 +97,9 @@ public static class ModeResolver
     };
 
     /// <summary>Rejects a mode that needs a width the platform lacks: every mode but int8 and int4 uses int16.</summary>
-    private static void CheckMode(Platform platform, Located<BitwidthMode> mode, string key)
+    private static void CheckMode(Located<Platform> platformKey, Located<BitwidthMode> mode, string key)
     {
+        var platform = platformKey.Value;
         var allowed = AllowedWidths(platform);
         var needs = mode.Value switch
         {
@@ -116,7 +117,7 @@ public static class ModeResolver
                 Platform.KL720 => "int8, int16, mix light, mix balance, mixbw",
                 _ => "int4 (weights), int8, int16, mix light, mix balance, mixbw",
             };
-            throw new KnqException(ModeCodes.PlatformForbidsBitWidth, mode.Location,
+            throw new KnqException(ModeCodes.PlatformForbidsBitWidth, RuleLocation(mode.Location, platformKey.Location),
                 $"{key} '{ModeName(mode.Value)}' is not supported on {platform}, which has no int{(int)needs} path; it allows {modes}{(key.StartsWith("datapath") ? ", auto" : "")}.");
         }
     }
@@ -129,14 +130,14 @@ public static class ModeResolver
     {
         if (datapath.Value == BitwidthMode.MixBw && weight.Value is not (BitwidthMode.Int16 or BitwidthMode.MixBw))
         {
-            throw new KnqException(ModeCodes.InvalidMixBwCombination, weight.IsSet ? weight.Location : datapath.Location,
+            throw new KnqException(ModeCodes.InvalidMixBwCombination, RuleLocation(weight.IsSet ? weight.Location : datapath.Location, datapath.Location),
                 $"datapath_bitwidth_mode 'mixbw' needs weight_bitwidth_mode 'int16' (rank datapath widths only) or 'mixbw' (rank both), got '{ModeName(weight.Value)}'"
                 + (weight.IsSet ? "." : " (the default). Add weight_bitwidth_mode: int16 or weight_bitwidth_mode: mixbw."));
         }
 
         if (weight.Value == BitwidthMode.MixBw && datapath.Value is not (BitwidthMode.Int16 or BitwidthMode.MixBw))
         {
-            throw new KnqException(ModeCodes.InvalidMixBwCombination, datapath.IsSet ? datapath.Location : weight.Location,
+            throw new KnqException(ModeCodes.InvalidMixBwCombination, RuleLocation(datapath.IsSet ? datapath.Location : weight.Location, weight.Location),
                 $"weight_bitwidth_mode 'mixbw' needs datapath_bitwidth_mode 'int16' (rank weight widths only) or 'mixbw' (rank both), got '{ModeName(datapath.Value)}'"
                 + (datapath.IsSet ? "." : " (the default). Add datapath_bitwidth_mode: int16 or datapath_bitwidth_mode: mixbw."));
         }
@@ -144,7 +145,7 @@ public static class ModeResolver
         // auto picks the weight widths of each mode it tries; an explicit int8 (the default) is harmless.
         if (datapath.Value == BitwidthMode.Auto && weight.IsSet && weight.Value != BitwidthMode.Int8)
         {
-            throw new KnqException(ModeCodes.InvalidMixBwCombination, weight.Location,
+            throw new KnqException(ModeCodes.InvalidMixBwCombination, RuleLocation(weight.Location, datapath.Location),
                 $"datapath_bitwidth_mode 'auto' chooses the weight widths too, so weight_bitwidth_mode '{ModeName(weight.Value)}' cannot apply; remove weight_bitwidth_mode.");
         }
     }
@@ -160,14 +161,29 @@ public static class ModeResolver
         return BitWidth.Int16;
     }
 
-    private static void CheckWidth(Platform platform, SourceLocation location, string key, BitWidth bits)
+    private static void CheckWidth(Located<Platform> platformKey, SourceLocation location, string key, BitWidth bits)
     {
+        var platform = platformKey.Value;
         var allowed = AllowedWidths(platform).Where(b => b != BitWidth.Int4).ToArray();
         if (!allowed.Contains(bits))
         {
             var names = string.Join(", ", allowed.Select(b => "int" + (int)b));
-            throw new KnqException(ModeCodes.PlatformForbidsBitWidth, location,
+            throw new KnqException(ModeCodes.PlatformForbidsBitWidth, RuleLocation(location, platformKey.Location),
                 $"{key} 'int{(int)bits}' is not supported on {platform}; it allows {names}.");
         }
     }
+
+    /// <summary>
+    /// Returns where an error about a rule between two values points: at
+    /// <paramref name="other"/> when only that value came from an override
+    /// (<c>--set</c>, or item metadata in a build), else at <paramref name="key"/>.
+    /// A config that is valid on its own is made invalid by the override,
+    /// so the error points at the override's source, which names it.
+    /// </summary>
+    private static SourceLocation RuleLocation(SourceLocation key, SourceLocation other) =>
+        IsOverride(other) && !IsOverride(key) ? other : key;
+
+    // Only an override's source (a project file, or the command line) has no
+    // line. A value written in the file has one, and a default is at (1,1).
+    private static bool IsOverride(SourceLocation location) => location.Line == 0;
 }

@@ -9,7 +9,8 @@ namespace Kneron.Build.Tests.EndToEnd;
 
 /// <summary>
 /// Faults around real `dotnet build` runs: two projects analysing one model at
-/// once, and Ctrl+C while kneron-quant runs. Neither may leave a torn or mixed
+/// once, Ctrl+C while kneron-quant runs, and an analysis folder whose earlier
+/// results cannot be deleted. None may leave a torn or mixed
 /// artifact, a temporary file, or an artifact a later build takes as current.
 /// </summary>
 [Collection(DotnetBuildCollection.Name)]
@@ -156,6 +157,60 @@ public sealed class BuildFaultTests
         Assert.True(File.Exists(Path.Combine(project.OutputFolder, "models", "det.quant.onnx")), next.ToString());
         Assert.Equal(modelHash, Sha256(model));
         Assert.Equal(configHash, Sha256(config));
+    }
+
+    [SkippableFact]
+    public void LockedAnalysisFolderRemovesCopiesAndFails()
+    {
+        var project = new TestProject(_environment, "locked-analysis-folder");
+        project.AddModel("models/x.onnx", FaceConfig, "astronaut.png", "grace_hopper.jpg");
+        project.WriteProjectFile();
+        var first = project.Build();
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.True(File.Exists(Path.Combine(project.OutputFolder, "models", "x.quant.onnx")), first.ToString());
+
+        // Root ignores file permissions, but not the immutable flag, which keeps the folder's files.
+        File.SetLastWriteTimeUtc(project.ConfigPath("models/x.onnx"), DateTime.UtcNow);
+        var analysisFolder = Path.Combine(project.IntermediateFolder, "models", "x");
+        var (locked, lockOutput) = RunChattr("+i", analysisFolder);
+        Skip.IfNot(locked, $"chattr +i failed, so the folder cannot be locked here: {lockOutput}");
+        BuildResult second;
+        try
+        {
+            second = project.Build();
+        }
+        finally
+        {
+            var (unlocked, unlockOutput) = RunChattr("-i", analysisFolder);
+            Assert.True(unlocked, $"chattr -i {analysisFolder} failed: {unlockOutput}");
+        }
+
+        Assert.True(second.ExitCode != 0, second.ToString());
+        Assert.Matches(@"error KNQ0801: KneronModel 'models/x\.onnx': could not remove the results of its earlier analysis \(.*x\.deps", second.Output);
+        Assert.DoesNotContain("MSB3061", second.Output);
+        Assert.Empty(second.AnalysedModels);
+        foreach (var suffix in Results)
+        {
+            Assert.False(File.Exists(Path.Combine(project.OutputFolder, "models", "x" + suffix)), $"x{suffix} was left in the output folder.\n{second}");
+        }
+    }
+
+    private static (bool Succeeded, string Output) RunChattr(string flag, string path)
+    {
+        var start = new ProcessStartInfo("chattr") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(flag);
+        start.ArgumentList.Add(path);
+        try
+        {
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode == 0, output.Trim());
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return (false, ex.Message);
+        }
     }
 
     /// <summary>

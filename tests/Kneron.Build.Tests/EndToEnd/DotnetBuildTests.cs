@@ -49,7 +49,8 @@ public sealed class DotnetBuildTests
             Assert.True(File.Exists(Path.Combine(project.OutputFolder, "models", "v2 50%;b", artifact)), $"{artifact} is not in the output folder.\n{result}");
         }
 
-        Assert.Contains(SummaryLines(result), line => line.Contains("face.quant.onnx"));
+        var copy = Path.Combine(project.OutputFolder, "models", "v2 50%;b", "face.quant.onnx");
+        Assert.Contains(SummaryLines(result), line => line.Contains("models/v2 50%;b/face.onnx: ") && line.Contains(copy));
     }
 
     [Fact]
@@ -276,6 +277,66 @@ public sealed class DotnetBuildTests
         Assert.Matches(@"App\.csproj : error KNQ0705: KneronModel 'models/face\.onnx': the config '.*face\.quant\.yaml' was not found\. Create face\.quant\.yaml beside the model", result.Output);
         Assert.DoesNotContain("pass its path with --config", result.Output);
         Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
+    public void MissingModelFailsBeforeConfig()
+    {
+        var project = new TestProject(_environment, "missing-model");
+        project.ReferenceModel("models/nothere.onnx");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"App\.csproj : error KNQ0201: KneronModel 'models/nothere\.onnx': the model file '.*nothere\.onnx' was not found\.", result.Output);
+        Assert.DoesNotContain("KNQ0705", result.Output);
+    }
+
+    [Fact]
+    public void MissingDeclaredConfigNamesIt()
+    {
+        var project = new TestProject(_environment, "missing-declared-config");
+        project.AddModel("models/a.onnx", FaceConfig, FaceImages);
+        project.SetMetadata("models/a.onnx", "Config", "models/nope.yaml");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"error KNQ0705: KneronModel 'models/a\.onnx': the config '.*nope\.yaml' \(Config=""models/nope\.yaml""\) was not found\. Create nope\.yaml there", result.Output);
+        Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
+    public void MisspelledMetadataWarns()
+    {
+        // The item declared twice stops the build with KNQ0706 before any analysis, after the warning.
+        var project = new TestProject(_environment, "misspelled-metadata");
+        project.AddModel("models/face.onnx", FaceConfig, FaceImages);
+        project.ReferenceModel("models/face.onnx");
+        project.SetMetadata("models/face.onnx", "Platfrom", "730");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.Matches(@"App\.csproj : warning KNQ0708: KneronModel 'models/face\.onnx' has metadata 'Platfrom'.*did you mean 'Platform'\?", result.Output);
+        Assert.Empty(result.AnalysedModels);
+    }
+
+    [Fact]
+    public void ModeRuleErrorFromMetadataAtProject()
+    {
+        var project = new TestProject(_environment, "mode-rule-metadata");
+        project.AddModel("models/a.onnx", FaceConfig.Replace("platform: 720", "platform: 720\ndatapath_bitwidth_mode: int8"), FaceImages);
+        project.SetMetadata("models/a.onnx", "WeightBitwidthMode", "mixbw");
+        project.WriteProjectFile();
+
+        var result = project.Build();
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches(@"App\.csproj : error KNQ0503: KneronModel 'models/a\.onnx' metadata WeightBitwidthMode=mixbw: weight_bitwidth_mode 'mixbw' needs datapath_bitwidth_mode", result.Output);
+        Assert.DoesNotContain("a.quant.yaml(", result.Output);
     }
 
     [Fact]
