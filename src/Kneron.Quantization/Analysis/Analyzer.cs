@@ -98,42 +98,61 @@ public sealed class Analyzer
             return Estimate(planner.Plan(candidate)).Fps;
         }
 
-        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, references, evaluated, Threshold, FpsOf, sweep);
-        settings = QuanConfigOverrides.Apply(settings, config, structure);
+        var earlierTrials = new List<ModeTrial>();
+        var (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, references, evaluated, Threshold, FpsOf, sweep, earlierTrials);
         _log($"Chose {chosen.Name} in {phase.Elapsed.TotalSeconds:0.00} s.");
-
-        phase.Restart();
-        var plan = planner.Plan(settings);
         var modeChoice = !sweep ? (request.Datapath == BitwidthMode.Auto ? ModeChoice.Auto : ModeChoice.Configured)
             : modesTried.Any(t => t.Chosen) ? ModeChoice.SweepCheapestPassing
             : ModeChoice.SweepNonePassed;
+
+        // Builds the QDQ model of the chosen widths and measures it: the figures the build reports.
+        (QuantPlan Plan, QdqModel Quantized, List<OutputSnr> Outputs, Dictionary<string, (SnrAccumulator Accumulated, SnrAccumulator Local)> LayerSnr, FpsEstimate Fps, double MinimumSnr) MeasureQuantized(BitwidthSettings chosenSettings)
+        {
+            var chosenPlan = planner.Plan(QuanConfigOverrides.Apply(chosenSettings, config, structure));
+            var thresholds = chosenPlan.Activations.ToDictionary(a => a.Tensor, a => Threshold(a.Tensor, a.Bits));
+            var model = QdqModelBuilder.Build(graph, chosenPlan, thresholds);
+            var (measured, perLayer) = TrialRunner.MeasureWithLayers(model, inputs, floatRunner, evaluated, references, config);
+            double minimum = measured.Count == 0 ? double.PositiveInfinity : measured.Min(o => o.SnrDb);
+            return (chosenPlan, model, measured, perLayer, Estimate(chosenPlan), minimum);
+        }
+
+        phase.Restart();
+        var final = MeasureQuantized(settings);
+
+        // Auto's trials run on the simulation graph, whose SNR can differ from the QDQ model's by up to
+        // about 1 dB (it keeps biases in float and sums Convs in another order). When the kept mode fails
+        // on the QDQ model itself, auto goes on with the next mode, so that the mode it keeps passes
+        // where the build measures it.
+        int candidateCount = ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn).Count;
+        while (modeChoice == ModeChoice.Auto && final.MinimumSnr < config.SnrThresholdDb.Value && earlierTrials.Count + modesTried.Count < candidateCount)
+        {
+            _log($"auto: {chosen.Name} measures {Artifacts.ReportWriter.Db(final.MinimumSnr)} on the quantized model, below snr_threshold; trying the next mode.");
+            earlierTrials.AddRange(modesTried.Take(modesTried.Count - 1));
+            earlierTrials.Add(modesTried[^1] with { SnrDb = final.MinimumSnr, Fps = final.Fps.Fps, Chosen = false });
+            (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, references, evaluated, Threshold, FpsOf, sweep, earlierTrials);
+            final = MeasureQuantized(settings);
+        }
+
+        settings = QuanConfigOverrides.Apply(settings, config, structure);
+        var (plan, quantized, outputs, layerSnr, fps, finalSnr) = final;
         CpuWidthCheck.Report(config, chosen, modeChoice, plan, _diagnostics);
-        var thresholds = plan.Activations.ToDictionary(a => a.Tensor, a => Threshold(a.Tensor, a.Bits));
-        var quantized = QdqModelBuilder.Build(graph, plan, thresholds);
-        var (outputs, layerSnr) = TrialRunner.MeasureWithLayers(quantized, inputs, floatRunner, evaluated, references, config);
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
-        var fps = Estimate(plan);
         _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
 
-        // The chosen mode's entry carries the final SNR, measured on the quantized model itself.
-        double finalSnr = outputs.Count == 0 ? double.PositiveInfinity : outputs.Min(o => o.SnrDb);
+        // The chosen mode's entry carries the final SNR, measured on the quantized model itself; the
+        // other trials keep their simulation-graph figures. With no passing mode, sweep keeps the last one tried.
         var chosenTrial = new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), finalSnr, fps.Fps, Chosen: true);
-        // Trials of auto and sweep were measured on the simulation graph; the chosen one's entry takes
-        // the final figure. With no passing mode, sweep keeps the last one tried.
-        // NOTE: the simulation graph's SNR can differ from the QDQ model's by up to about 1 dB, because it
-        // keeps biases in float and sums Convs in another order. A mode that auto keeps by a thinner
-        // margin may still fail the final measurement, and the build then reports that failure.
         int chosenIndex = modesTried.FindIndex(t => t.Chosen);
-        var allTrials = new List<ModeTrial>(modesTried);
-        if (allTrials.Count == 0)
+        var allTrials = new List<ModeTrial>(earlierTrials);
+        allTrials.AddRange(modesTried);
+        if (modesTried.Count == 0)
         {
             allTrials.Add(chosenTrial);
         }
         else
         {
-            allTrials[chosenIndex >= 0 ? chosenIndex : allTrials.Count - 1] = chosenTrial;
+            allTrials[earlierTrials.Count + (chosenIndex >= 0 ? chosenIndex : modesTried.Count - 1)] = chosenTrial;
         }
-
 
         return new AnalysisResult
         {
@@ -167,7 +186,7 @@ public sealed class Analyzer
     private (ModeRequest Chosen, BitwidthSettings Settings, List<ModeTrial> Tried, IReadOnlyList<SensitivityEntry> Sensitivity) ChooseMode(
         ModeRequest request, QuantConfig config, OnnxGraph graph, IReadOnlyList<ModelInput> inputs, QuantPlan structure, IReadOnlyList<ConvCost> convs,
         QuantPlanner planner, ReferenceStore references, IReadOnlyDictionary<string, string> evaluated, Func<string, BitWidth, double> threshold,
-        Func<BitwidthSettings, double> fpsOf, bool sweep)
+        Func<BitwidthSettings, double> fpsOf, bool sweep, IReadOnlyList<ModeTrial> earlierTrials)
     {
         var tried = new List<ModeTrial>();
         if (!sweep && request.Datapath != BitwidthMode.Auto && !request.UsesMixBw)
@@ -192,7 +211,8 @@ public sealed class Analyzer
         (ModeRequest Request, BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity)? last = null;
 
         double snrThreshold = config.SnrThresholdDb.Value;
-        foreach (var candidate in ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn))
+        // Auto starts after the modes that already failed on the quantized model itself.
+        foreach (var candidate in ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn).Skip(earlierTrials.Count))
         {
             var (settings, sensitivity) = Settings(candidate, config, structure, convs, MinimumSnr, references.Samples());
             double snr = MinimumSnr(settings, references.Samples(), references.Count);
@@ -219,7 +239,7 @@ public sealed class Analyzer
         }
 
         throw new KnqException(ModeCodes.NoModeMeetsThreshold, config.SnrThresholdDb.Location,
-            $"{ModeMessages.NoModeMeetsThreshold(config.Platform.Value, snrThreshold, tried)} Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models).");
+            $"{ModeMessages.NoModeMeetsThreshold(config.Platform.Value, snrThreshold, earlierTrials.Concat(tried).ToList())} Lower snr_threshold, or improve the calibration set (more and more typical samples, percentage: 1.0 for detection models).");
     }
 
     private (BitwidthSettings Settings, IReadOnlyList<SensitivityEntry> Sensitivity) Settings(
