@@ -199,7 +199,9 @@ public sealed class KneronAnalyze : ToolTask
             summary = item + summary.Substring(fileName.Length);
         }
 
-        var toolPath = Path.Combine(TrimTrailingSeparator(OutputDirectory), Path.GetFileNameWithoutExtension(Model) + ".quant.onnx");
+        // The tool prints the full path of the --output folder (DirectoryInfo.FullName), so a relative
+        // OutputDirectory, or "/" in it on Windows, is made full here the same way.
+        var toolPath = Path.Combine(Path.GetFullPath(TrimTrailingSeparator(OutputDirectory)), Path.GetFileNameWithoutExtension(Model) + ".quant.onnx");
         if (!string.IsNullOrEmpty(FinalQuantizedModel))
         {
             summary = summary.Replace(toolPath, FinalQuantizedModel);

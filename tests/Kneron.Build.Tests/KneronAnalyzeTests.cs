@@ -285,6 +285,23 @@ public sealed class KneronAnalyzeTests : IDisposable
     }
 
     [Fact]
+    public void SummaryMatchesRelativeOutputFolder()
+    {
+        // The tool prints its --output folder as a full path, whatever form the task passed.
+        var toolPath = Path.Combine(Path.GetFullPath(Path.Combine("obj", "kneron", "face")), "face.quant.onnx");
+        var summary = $"face.onnx: KL720 int8/int8; SNR out 30.0 dB; {toolPath}; 1.0 s";
+        var tool = FakeTool.Write(_folder, 0, standardOutput: new[] { summary }, standardError: Array.Empty<string>(), echoArguments: false);
+        var (task, engine) = CreateTask(tool);
+        task.OutputDirectory = "obj/kneron/face/";
+        task.FinalQuantizedModel = "/p/bin/face.quant.onnx";
+
+        Assert.True(task.Execute());
+
+        Assert.Contains(engine.Messages, m => m.Importance == MessageImportance.Normal &&
+            m.Message == "models/face.onnx: KL720 int8/int8; SNR out 30.0 dB; /p/bin/face.quant.onnx; 1.0 s");
+    }
+
+    [Fact]
     public void MissingToolIsCodedError()
     {
         var (task, engine) = CreateTask(Path.Combine(_folder, "missing", "kneron-quant.dll"));

@@ -77,7 +77,8 @@ public sealed class CpuWidthCheckTests
 
         var result = Analyze(folder, settings);
 
-        Assert.True(result.ExitCode is 0 or 2, result.Error);
+        // Exit 0 only: an analysis that stops with an error never reaches the check, so the test would pass without it.
+        Assert.True(result.ExitCode == 0, result.Error);
         Assert.DoesNotContain("KNQ0508", result.Error);
     }
 }

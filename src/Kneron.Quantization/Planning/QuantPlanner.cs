@@ -476,6 +476,8 @@ public sealed class QuantPlanner
     /// The tensors whose values flow into the node's outputs. The condition of If and the trip count
     /// and condition of Loop only choose which values flow, so a comparison behind them does not make
     /// the output a decision. The outer tensors a subgraph reads are data.
+    /// NOTE: nodes inside a subgraph are not searched, so a comparison inside an If branch or a Loop
+    /// body does not make the node's output a decision.
     /// </summary>
     private static IEnumerable<string> DataInputs(NodeProto node)
     {
