@@ -6,7 +6,7 @@ namespace Kneron.Quantization.Tests;
 /// Auto tries modes on the simulation graph, which can measure a little higher than the
 /// QDQ model the build reports. On PP-OCR cls in int8 (KL720) the simulation graph measures
 /// about 20.0 dB and the QDQ model about 19.1 dB, so a threshold between the two made auto
-/// keep int8 and the build then fail. Auto must go on to the next mode instead.
+/// keep int8 and the build then fail. Auto and sweep must go on to the next mode instead.
 /// </summary>
 public sealed class AutoFallbackTests
 {
@@ -59,5 +59,15 @@ public sealed class AutoFallbackTests
         Assert.NotEqual("int8", chosen.GetProperty("datapath_bitwidth_mode").GetString());
         Assert.True(MinimumSnr(autoTable) >= threshold, $"The chosen mode measures {MinimumSnr(autoTable):0.000} dB, below {threshold:0.000} dB.");
         Assert.Equal(MinimumSnr(autoTable), chosen.GetProperty("snr_db").GetDouble(), 6);
+
+        // A sweep at the same threshold keeps the same mode, not the int8 that fails where the build measures it.
+        var thresholdSweep = CliResult.Run("sweep", model, "--config", config, "--output", folder.Combine("sweep-at-threshold"),
+            "--set", FormattableString.Invariant($"snr_threshold={threshold:0.000}"));
+        Assert.True(thresholdSweep.ExitCode == 0, thresholdSweep.Error);
+        Assert.Contains("cheapest passing mode of the sweep", thresholdSweep.Output);
+        using var thresholdSweepTable = Table(folder, "sweep-at-threshold");
+        var sweepChosen = Assert.Single(thresholdSweepTable.RootElement.GetProperty("modes_tried").EnumerateArray(), t => t.GetProperty("chosen").GetBoolean());
+        Assert.Equal(chosen.GetProperty("datapath_bitwidth_mode").GetString(), sweepChosen.GetProperty("datapath_bitwidth_mode").GetString());
+        Assert.True(MinimumSnr(thresholdSweepTable) >= threshold, $"The sweep keeps a mode at {MinimumSnr(thresholdSweepTable):0.000} dB, below {threshold:0.000} dB.");
     }
 }

@@ -119,18 +119,40 @@ public sealed class Analyzer
         phase.Restart();
         var final = MeasureQuantized(settings);
 
-        // Auto's trials run on the simulation graph, whose SNR can differ from the QDQ model's by up to
-        // about 1 dB (it keeps biases in float and sums Convs in another order). When the kept mode fails
-        // on the QDQ model itself, auto goes on with the next mode, so that the mode it keeps passes
+        // Auto's and sweep's trials run on the simulation graph, whose SNR can differ from the QDQ model's
+        // by up to about 1 dB (it keeps biases in float and sums Convs in another order). When the kept
+        // mode fails on the QDQ model itself, the next modes are tried, so that the mode kept passes
         // where the build measures it.
         int candidateCount = ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn).Count;
-        while (modeChoice == ModeChoice.Auto && final.MinimumSnr < config.SnrThresholdDb.Value && earlierTrials.Count + modesTried.Count < candidateCount)
+        bool TryNextMode()
         {
-            _log($"auto: {chosen.Name} measures {Artifacts.ReportWriter.Db(final.MinimumSnr)} on the quantized model, below snr_threshold; trying the next mode.");
-            earlierTrials.AddRange(modesTried.Take(modesTried.Count - 1));
-            earlierTrials.Add(modesTried[^1] with { SnrDb = final.MinimumSnr, Fps = final.Fps.Fps, Chosen = false });
+            int chosenIndex = modesTried.FindIndex(t => t.Chosen);
+            return modeChoice is ModeChoice.Auto or ModeChoice.SweepCheapestPassing
+                && final.MinimumSnr < config.SnrThresholdDb.Value
+                && chosenIndex >= 0
+                && earlierTrials.Count + chosenIndex + 1 < candidateCount;
+        }
+
+        while (TryNextMode())
+        {
+            _log($"{(sweep ? "sweep" : "auto")}: {chosen.Name} measures {Artifacts.ReportWriter.Db(final.MinimumSnr)} on the quantized model, below snr_threshold; trying the next modes.");
+            int failedIndex = modesTried.FindIndex(t => t.Chosen);
+            earlierTrials.AddRange(modesTried.Take(failedIndex));
+            earlierTrials.Add(modesTried[failedIndex] with { SnrDb = final.MinimumSnr, Fps = final.Fps.Fps, Chosen = false });
             (chosen, settings, modesTried, sensitivity) = ChooseMode(request, config, graph, inputs, structure, convs, planner, references, evaluated, Threshold, FpsOf, sweep, earlierTrials);
+            if (sweep)
+            {
+                modeChoice = modesTried.Any(t => t.Chosen) ? ModeChoice.SweepCheapestPassing : ModeChoice.SweepNonePassed;
+            }
+
             final = MeasureQuantized(settings);
+        }
+
+        // A sweep is labelled by the final measurement: a widest mode that failed on the simulation
+        // graph but passes on the QDQ model is the one passing mode found.
+        if (sweep)
+        {
+            modeChoice = final.MinimumSnr >= config.SnrThresholdDb.Value ? ModeChoice.SweepCheapestPassing : ModeChoice.SweepNonePassed;
         }
 
         settings = QuanConfigOverrides.Apply(settings, config, structure);
