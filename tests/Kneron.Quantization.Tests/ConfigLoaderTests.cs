@@ -119,7 +119,7 @@ public sealed class ConfigLoaderTests : IDisposable
         var error = LoadFails("platform: 710\ncalibration:\n  images: a.png\n");
 
         AssertAt(error, ConfigCodes.InvalidValue, 1, 11);
-        Assert.Contains("520, 530, 630, 720, 730", error.Message);
+        Assert.Contains("520, 530, 630, 720 or 730, with or without the KL prefix, got '710'", error.Message);
     }
 
     [Fact]

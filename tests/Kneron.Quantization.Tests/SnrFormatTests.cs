@@ -18,6 +18,7 @@ public sealed class SnrFormatTests
     // Closer than 6 decimals show: 6 decimals at most.
     [InlineData(19.9999999, 20.0, "20.000000 dB", "20.000000 dB")]
     [InlineData(double.PositiveInfinity, 20.0, "+∞ dB", "20.00 dB")]
+    [InlineData(double.NegativeInfinity, 20.0, "−∞ dB", "20.00 dB")]
     [InlineData(-0.001, 0.0, "-0.001 dB", "0.000 dB")]
     public void DbAgainstShowsValuesApart(double valueDb, double thresholdDb, string expectedValue, string expectedThreshold)
     {

@@ -132,6 +132,7 @@ public static class ReportWriter
 
     private static string Db(double value, int decimals) =>
         double.IsPositiveInfinity(value) ? "+∞ dB"
+        : double.IsNegativeInfinity(value) ? "−∞ dB"
         // Adding 0.0 turns a rounded -0 into 0, so "-0.00" is never printed.
         : (Math.Round(value, decimals) + 0.0).ToString("0." + new string('0', decimals), CultureInfo.InvariantCulture) + " dB";
 

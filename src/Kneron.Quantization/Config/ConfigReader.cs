@@ -140,7 +140,7 @@ internal static class ConfigReader
     /// <summary>Accepts 720, "720", "KL720" and "kl720".</summary>
     private static Located<Platform> ReadPlatform(ConfigSection top)
     {
-        const string allowed = "520, 530, 630, 720, 730 (or KL520 … KL730)";
+        const string allowed = "520, 530, 630, 720 or 730, with or without the KL prefix";
         if (!top.TryGet("platform", out _, out var node))
         {
             throw MissingOrEmpty(top, "platform", $"add a line such as 'platform: 720' (allowed: {allowed})");
