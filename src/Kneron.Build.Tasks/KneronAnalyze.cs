@@ -40,7 +40,7 @@ public sealed class KneronAnalyze : ToolTask
 
     /// <summary>
     /// The item's <c>OutputName</c>, which names the artifacts in the output
-    /// folder; the build's summary message shows it when it differs from the
+    /// folder. The build's summary message shows it when it differs from the
     /// model's file name.
     /// </summary>
     public string? OutputName { get; set; }

@@ -5,9 +5,9 @@ internal static class MetadataNames
 {
     /// <summary>
     /// Edits (insertions, deletions, substitutions, swaps of two neighbouring
-    /// letters) allowed between a name and the known name it suggests: 2 for
-    /// names of 6 letters or more, 1 for shorter ones, so that an unrelated
-    /// short name such as <c>Pack</c> is not taken for <c>Link</c>.
+    /// letters) allowed between a name and the known name it suggests. It is 2
+    /// for names of 6 letters or more and 1 for shorter ones, so that an
+    /// unrelated short name such as <c>Lock</c> is not taken for <c>Link</c>.
     /// </summary>
     public static int MaxTypoDistance(string knownName) => knownName.Length >= 6 ? 2 : 1;
 

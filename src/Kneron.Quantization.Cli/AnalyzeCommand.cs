@@ -190,7 +190,7 @@ public sealed class AnalyzeCommand
         }
 
         _output.WriteLine($"Results cache hit in {cache.Directory} (key {key[..12]}); the analysis was not run again.");
-        // The summary's time is the original analysis's, which the note says, so it is not read as this run's.
+        // The summary's time is that of the cached analysis. The note after it keeps readers from taking it for this run's.
         _output.WriteLine(placeholders.Show(hit.Summary) + " (the time of the cached analysis; this run copied its results)");
         return hit.ExitCode;
     }

@@ -183,7 +183,7 @@ public sealed class ExternalDataTests : IDisposable
     /// not to the name the first run wrote into the cached model.
     /// </summary>
     [Fact]
-    public void CacheHitUnderOtherNameReadsOwnDataFile()
+    public void CacheHitForRenamedModel()
     {
         SaveExternal(TwoConvModel(), "m");
         var samples = WriteSamplesAndConfig("m");

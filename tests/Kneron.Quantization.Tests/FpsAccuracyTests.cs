@@ -131,11 +131,11 @@ public sealed class FpsAccuracyTests : IClassFixture<ReferenceNetworkFixture>
 
     /// <summary>
     /// Refits the parameters and checks that platforms.json contains them, so
-    /// a change to the estimator or the data cannot leave stale values behind:
-    /// the buffer size shared by the platforms whose size is fitted (the
+    /// a change to the estimator or the data cannot leave stale values behind.
+    /// First the buffer size shared by the platforms whose size is fitted: the
     /// smallest candidate with the least total loss over those platforms, each
-    /// with its efficiencies refitted), then each platform's compute and
-    /// memory efficiency at the buffer size in the file.
+    /// with its efficiencies refitted. Then each platform's compute and memory
+    /// efficiency at the buffer size in the file.
     /// </summary>
     [Fact]
     public void DataFileHoldsFittedParameters()

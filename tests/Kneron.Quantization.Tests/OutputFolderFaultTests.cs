@@ -140,8 +140,8 @@ public sealed class OutputFolderFaultTests
         var configHash = Sha256(config);
         var locked = Directory.CreateDirectory(folder.Combine("locked")).FullName;
 
-        // Root ignores permissions, so as root the CLI runs as the user nobody, who may
-        // not write the root-owned folder. For any other user the folder is made read-only.
+        // Root ignores permissions, so as root the CLI runs as the user `nobody`, who cannot
+        // write the root-owned folder. For any other user the folder is made read-only.
         bool asNobody = Environment.UserName == "root";
         if (asNobody)
         {
@@ -285,7 +285,7 @@ public sealed class OutputFolderFaultTests
         }
     }
 
-    /// <summary>Lets every user read the test folder's files and enter its folders, so that the user nobody can read the model and config.</summary>
+    /// <summary>Lets every user read the test folder's files and enter its folders, so that the user `nobody` can read the model and config.</summary>
     private static void MakeReadableByAll(string root)
     {
         const UnixFileMode readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;

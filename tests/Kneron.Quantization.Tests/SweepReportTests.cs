@@ -48,14 +48,14 @@ public sealed class SweepReportTests
         Assert.Contains("warning KNQ0507:", line);
         Assert.DoesNotContain("KNQ0403", result.Error);
 
-        // Every mode was tried and failed; the kept one is the widest, and its listed SNR is the final one.
+        // Every mode was tried and failed. The chosen one is the widest, and its listed SNR is the final one.
         using var json = JsonDocument.Parse(File.ReadAllText(folder.Combine(Model + ".quant.json")));
         var tried = json.RootElement.GetProperty("modes_tried").EnumerateArray().ToList();
         Assert.Equal(ModeNames.Length, tried.Count);
         Assert.All(tried, t => Assert.True(t.GetProperty("snr_db").GetDouble() < 80));
-        var kept = Assert.Single(tried, t => t.GetProperty("chosen").GetBoolean());
-        Assert.Equal("int16", kept.GetProperty("datapath_bitwidth_mode").GetString());
+        var chosen = Assert.Single(tried, t => t.GetProperty("chosen").GetBoolean());
+        Assert.Equal("int16", chosen.GetProperty("datapath_bitwidth_mode").GetString());
         var minimum = json.RootElement.GetProperty("outputs").EnumerateArray().Min(o => o.GetProperty("snr_db").GetDouble());
-        Assert.Equal(minimum, kept.GetProperty("snr_db").GetDouble(), 6);
+        Assert.Equal(minimum, chosen.GetProperty("snr_db").GetDouble(), 6);
     }
 }

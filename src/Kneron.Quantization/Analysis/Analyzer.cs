@@ -120,9 +120,7 @@ public sealed class Analyzer
         var final = MeasureQuantized(settings);
 
         // Auto's and sweep's trials run on the simulation graph, whose SNR can differ from the QDQ model's
-        // by up to about 1 dB (it keeps biases in float and sums Convs in another order). When the kept
-        // mode fails on the QDQ model itself, the next modes are tried, so that the mode kept passes
-        // where the build measures it.
+        // by up to about 1 dB. When the chosen mode fails on the QDQ model, the next modes are tried.
         int candidateCount = ModeSettings.AutoCandidates(config.Platform.Value, request.ConstIn).Count;
         bool TryNextMode()
         {
@@ -161,7 +159,7 @@ public sealed class Analyzer
         var layers = plan.Layers.Select(layer => ToLayerResult(layer, plan, layerSnr)).ToList();
         _log($"Simulated the quantized model and measured SNR in {phase.Elapsed.TotalSeconds:0.00} s.");
 
-        // The chosen mode's entry carries the final SNR, measured on the quantized model itself; the
+        // The chosen mode's entry carries the final SNR, measured on the quantized model itself. The
         // other trials keep their simulation-graph figures. With no passing mode, sweep keeps the last one tried.
         var chosenTrial = new ModeTrial(ModeResolver.ModeName(chosen.Datapath), ModeResolver.ModeName(chosen.Weight), finalSnr, fps.Fps, Chosen: true);
         int chosenIndex = modesTried.FindIndex(t => t.Chosen);

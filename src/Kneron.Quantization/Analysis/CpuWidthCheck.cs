@@ -16,7 +16,7 @@ public static class CpuWidthCheck
     /// <summary>How many CPU nodes the message names.</summary>
     private const int NamedNodes = 3;
 
-    /// <param name="mode">The mode the analysis ran; auto and sweep choose CPU widths themselves and are not checked.</param>
+    /// <param name="mode">The mode the analysis ran. Auto and sweep choose CPU widths themselves, so they are not checked.</param>
     public static void Report(QuantConfig config, ModeRequest mode, ModeChoice choice, QuantPlan plan, IDiagnosticSink diagnostics)
     {
         bool wideDatapath = mode.Datapath is BitwidthMode.Int16 or BitwidthMode.MixBalance;

@@ -20,7 +20,7 @@ public enum ModeChoice
     /// <summary>The cheapest mode of a sweep that met <c>snr_threshold</c>.</summary>
     SweepCheapestPassing,
 
-    /// <summary>No mode of a sweep met <c>snr_threshold</c>; the last mode tried (the widest) was kept.</summary>
+    /// <summary>No mode of a sweep met <c>snr_threshold</c>, so the last mode tried (the widest) was kept.</summary>
     SweepNonePassed,
 }
 

@@ -111,8 +111,8 @@ public static class ReportWriter
     public static string Db(double value) => Db(value, 2);
 
     /// <summary>
-    /// Formats an SNR and the threshold it is compared with, with 2 decimals, or with as many more
-    /// (up to 6) as it takes to show them apart when they differ: 19.996 against 20 is
+    /// Formats an SNR and the threshold it is compared with, with 2 decimals or, when they
+    /// differ but round alike, with up to 6. For example, 19.996 against 20 prints as
     /// "19.996 dB" and "20.000 dB", not "20.00 dB" for both.
     /// </summary>
     public static (string Value, string Threshold) DbAgainst(double valueDb, double thresholdDb)

@@ -10,8 +10,8 @@ public sealed record PlatformParameter(double Value, string Basis, string Source
 /// The roofline parameters of one platform, from the embedded
 /// <c>Data/platforms.json</c>. Peak int8 throughput is
 /// <see cref="MacsPerCycle"/> × <see cref="ClockHz"/> MACs per second;
-/// <see cref="OnChipBufferBytes"/> is the SRAM that holds activations
-/// between layers and the tiles of a layer's operands.
+/// <see cref="OnChipBufferBytes"/> is the size of the SRAM for activations
+/// between layers and for the tiles of a layer's operands.
 /// </summary>
 public sealed record PlatformParameters(
     Platform Platform,
