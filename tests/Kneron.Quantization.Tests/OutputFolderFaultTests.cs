@@ -23,9 +23,6 @@ public sealed class OutputFolderFaultTests
     /// <summary>tmpfs allocates whole pages of 4096 bytes (x86-64 and arm64 Linux).</summary>
     private const long PageBytes = 4096;
 
-    /// <summary>The user and group id of <c>nobody</c> on Debian and most Linux distributions.</summary>
-    private const string Nobody = "65534";
-
     private sealed record Run(int ExitCode, string Output, string Error)
     {
         /// <summary>Returns the value of the <c>key=value</c> line a test script printed.</summary>
@@ -140,32 +137,28 @@ public sealed class OutputFolderFaultTests
         var configHash = Sha256(config);
         var locked = Directory.CreateDirectory(folder.Combine("locked")).FullName;
 
-        // Root ignores permissions, so as root the CLI runs as the user `nobody`, who cannot
-        // write the root-owned folder. For any other user the folder is made read-only.
-        bool asNobody = Environment.UserName == "root";
-        if (asNobody)
+        // The folder is made read-only. Root ignores permissions through its DAC capabilities, so as root
+        // the CLI runs with them dropped: it can still read the build, which root owns, wherever it is.
+        File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        bool withoutOverride = Environment.UserName == "root";
+        if (withoutOverride)
         {
-            MakeReadableByAll(folder.Path);
             Run probe;
             try
             {
-                probe = Wait(StartCli(asNobody, "--version"));
+                probe = Wait(StartCli(withoutOverride, "--version"));
             }
             catch (Win32Exception ex)
             {
                 throw new SkipException($"setpriv could not be started ({ex.Message}); install util-linux.");
             }
 
-            Skip.If(probe.ExitCode != 0, $"The CLI cannot run as uid {Nobody} (setpriv, or the .NET install or the build not readable): {probe.Error.Trim()}");
-        }
-        else
-        {
-            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+            Skip.If(probe.ExitCode != 0, $"The CLI cannot run without the DAC capabilities (setpriv --bounding-set): {probe.Error.Trim()}");
         }
 
         foreach (var output in new[] { locked, Path.Combine(locked, "out") })
         {
-            var run = Wait(StartCli(asNobody, "analyze", model, "--output", output));
+            var run = Wait(StartCli(withoutOverride, "analyze", model, "--output", output));
 
             Assert.True(run.ExitCode == 2, $"--output {output}: expected exit 2. Errors:\n{run.Error}");
             Assert.Contains("error KNQ0801", run.Error);
@@ -248,12 +241,16 @@ public sealed class OutputFolderFaultTests
 
     private static Process StartCli(string model, string output) => StartCli(false, "analyze", model, "--output", output);
 
-    private static Process StartCli(bool asNobody, params string[] arguments)
+    /// <summary>
+    /// Starts the CLI, with <paramref name="withoutOverride"/> through <c>setpriv</c> with the
+    /// capabilities that let root ignore file permissions removed from its bounding set.
+    /// </summary>
+    private static Process StartCli(bool withoutOverride, params string[] arguments)
     {
-        var start = new ProcessStartInfo(asNobody ? "setpriv" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (asNobody)
+        var start = new ProcessStartInfo(withoutOverride ? "setpriv" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (withoutOverride)
         {
-            foreach (var option in new[] { $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "dotnet" })
+            foreach (var option in new[] { "--bounding-set=-dac_override,-dac_read_search,-fowner", "dotnet" })
             {
                 start.ArgumentList.Add(option);
             }
@@ -282,23 +279,6 @@ public sealed class OutputFolderFaultTests
             }
 
             return new Run(process.ExitCode, output.Result, error.Result);
-        }
-    }
-
-    /// <summary>Lets every user read the test folder's files and enter its folders, so that the user `nobody` can read the model and config.</summary>
-    private static void MakeReadableByAll(string root)
-    {
-        const UnixFileMode readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-        const UnixFileMode enterable = readable | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-        File.SetUnixFileMode(root, enterable);
-        foreach (var directory in Directory.GetDirectories(root, "*", SearchOption.AllDirectories))
-        {
-            File.SetUnixFileMode(directory, enterable);
-        }
-
-        foreach (var file in Directory.GetFiles(root, "*", SearchOption.AllDirectories))
-        {
-            File.SetUnixFileMode(file, readable);
         }
     }
 
